@@ -1,0 +1,44 @@
+"""Loads the compiled library (libTMVALSTM + its rootcling dictionary) into PyROOT."""
+
+import os
+import warnings
+
+with warnings.catch_warnings():
+    # the PyPI build of ROOT warns on every import that it is an alpha distribution
+    warnings.simplefilter("ignore")
+    import ROOT
+import cppyy
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+LIBRARY = os.path.join(_HERE, "lib", "libTMVALSTM.so")
+INCLUDE_DIR = os.path.join(_HERE, "include")
+
+if not os.path.exists(LIBRARY):
+    raise ImportError(f"tmva_lstm: compiled library not found at {LIBRARY}; reinstall with pip install .")
+ROOT.gInterpreter.AddIncludePath(INCLUDE_DIR)
+if ROOT.gSystem.Load(LIBRARY) < 0:
+    raise ImportError(f"tmva_lstm: ROOT could not load {LIBRARY}")
+
+ns = cppyy.gbl.tmva_lstm
+CppError = cppyy.gbl.std.exception
+
+_ARCHITECTURES = {"cpu": "TCpu"}
+_CTYPES = {"float32": "float", "float64": "double"}
+
+
+def architecture(arch, dtype):
+    """The C++ architecture class, e.g. TCpu<float>."""
+    if arch not in _ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r} (available: {', '.join(_ARCHITECTURES)})")
+    return getattr(ns, _ARCHITECTURES[arch])[_CTYPES[dtype]]
+
+
+def call(fn, *args):
+    """Call into C++. A C++ std::invalid_argument becomes ValueError, any other C++ exception
+    RuntimeError, each with the C++ message alone."""
+    try:
+        return fn(*args)
+    except cppyy.gbl.std.invalid_argument as e:
+        raise ValueError(e.what()) from None
+    except CppError as e:
+        raise RuntimeError(e.what()) from None

@@ -1,0 +1,205 @@
+#include "Cpu.h"
+#include "Blas.h"
+
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+namespace tmva_lstm {
+
+template <typename Real>
+void TCpu<Real>::Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha, Real beta)
+{
+   const size_t m = transA ? A.cols : A.rows, k = transA ? A.rows : A.cols;
+   const size_t kB = transB ? B.cols : B.rows, n = transB ? B.rows : B.cols;
+   if (k != kB || C.rows != m || C.cols != n)
+      throw std::logic_error("Gemm: shapes do not match");
+   if (m == 0 || n == 0)
+      return;
+   blas::Gemm(transA, transB, m, n, k, alpha, A.data, A.cols, B.data, B.cols, beta, C.data, C.cols);
+}
+
+template <typename Real>
+void TCpu<Real>::SumColumns(View_t out, ConstView_t A, Real beta)
+{
+   Real *s = out.data;
+   for (size_t j = 0; j < A.cols; ++j)
+      s[j] *= beta;
+   for (size_t r = 0; r < A.rows; ++r) {
+      const Real *a = A.row(r);
+      for (size_t j = 0; j < A.cols; ++j)
+         s[j] += a[j];
+   }
+}
+
+template <typename Real>
+void TCpu<Real>::Copy(View_t dst, ConstView_t src)
+{
+   if (dst.size() != src.size())
+      throw std::logic_error("Copy: sizes do not match");
+   if (src.size())
+      std::memcpy(dst.data, src.data, src.size() * sizeof(Real));
+}
+
+template <typename Real>
+void TCpu<Real>::CopyFromHost(View_t dst, const Real *src, size_t n, const std::string &what)
+{
+   if (n != dst.size())
+      throw std::invalid_argument(what + ": expected " + std::to_string(dst.rows) + "x" + std::to_string(dst.cols) +
+                                  " = " + std::to_string(dst.size()) + " values, got " + std::to_string(n));
+   for (size_t k = 0; k < n; ++k)
+      if (!std::isfinite(src[k]))
+         throw std::invalid_argument(what + ": element " + std::to_string(k) + " is " +
+                                     (std::isnan(src[k]) ? "NaN" : "inf"));
+   if (n)
+      std::memcpy(dst.data, src, n * sizeof(Real));
+}
+
+template <typename Real>
+void TCpu<Real>::CopyToHost(Real *dst, size_t n, ConstView_t src)
+{
+   if (n != src.size())
+      throw std::invalid_argument("CopyToHost: destination holds " + std::to_string(n) + " values, source has " +
+                                  std::to_string(src.size()));
+   if (n)
+      std::memcpy(dst, src.data, n * sizeof(Real));
+}
+
+template <typename Real>
+void TCpu<Real>::Zero(View_t A)
+{
+   if (A.size())
+      std::memset(A.data, 0, A.size() * sizeof(Real));
+}
+
+template <typename Real>
+void TCpu<Real>::BatchToTimeMajor(View_t dst, ConstView_t src, size_t T)
+{
+   const size_t B = src.rows, N = dst.cols;
+   for (size_t t = 0; t < T; ++t)
+      for (size_t b = 0; b < B; ++b)
+         std::memcpy(dst.row(t * B + b), src.row(b) + t * N, N * sizeof(Real));
+}
+
+template <typename Real>
+void TCpu<Real>::TimeToBatchMajor(View_t dst, ConstView_t src, size_t T)
+{
+   const size_t B = dst.rows, N = src.cols;
+   for (size_t t = 0; t < T; ++t)
+      for (size_t b = 0; b < B; ++b)
+         std::memcpy(dst.row(b) + t * N, src.row(t * B + b), N * sizeof(Real));
+}
+
+namespace {
+
+template <typename FGate, typename FCand, typename Real>
+void CellForward(TMatrixView<Real> gates, const Real *b, TMatrixView<const Real> cPrev, TMatrixView<Real> c,
+                 TMatrixView<Real> h)
+{
+   const size_t H = c.cols;
+   for (size_t r = 0; r < gates.rows; ++r) {
+      Real *z = gates.row(r);
+      const Real *cp = cPrev.row(r);
+      Real *ct = c.row(r), *ht = h.row(r);
+      for (size_t j = 0; j < H; ++j) {
+         const Real i = FGate::f(z[j] + b[j]);
+         const Real f = FGate::f(z[H + j] + b[H + j]);
+         const Real g = FCand::f(z[2 * H + j] + b[2 * H + j]);
+         const Real o = FGate::f(z[3 * H + j] + b[3 * H + j]);
+         z[j] = i, z[H + j] = f, z[2 * H + j] = g, z[3 * H + j] = o;
+         ct[j] = f * cp[j] + i * g;   // c_t = f ⊙ c_{t-1} + i ⊙ g
+         ht[j] = o * FCand::f(ct[j]); // h_t = o ⊙ tanh(c_t)
+      }
+   }
+}
+
+template <typename FGate, typename FCand, typename Real>
+void CellBackward(TMatrixView<Real> gates, TMatrixView<const Real> cPrev, TMatrixView<const Real> c,
+                  TMatrixView<const Real> dY, TMatrixView<const Real> dhNext, TMatrixView<Real> dcNext)
+{
+   const size_t H = c.cols;
+   for (size_t r = 0; r < gates.rows; ++r) {
+      Real *z = gates.row(r);
+      const Real *cp = cPrev.row(r), *ct = c.row(r), *dy = dY.data ? dY.row(r) : nullptr, *dhn = dhNext.row(r);
+      Real *dcn = dcNext.row(r);
+      for (size_t j = 0; j < H; ++j) {
+         const Real i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j];
+         const Real dh = (dy ? dy[j] : Real(0)) + dhn[j];
+         const Real tau = FCand::f(ct[j]);
+         const Real dz_o = dh * tau * FGate::dfFromY(o);
+         const Real dc = dh * o * FCand::dfFromY(tau) + dcn[j];
+         const Real dz_i = dc * g * FGate::dfFromY(i);
+         const Real dz_g = dc * i * FCand::dfFromY(g);
+         const Real dz_f = dc * cp[j] * FGate::dfFromY(f);
+         dcn[j] = dc * f;
+         z[j] = dz_i, z[H + j] = dz_f, z[2 * H + j] = dz_g, z[3 * H + j] = dz_o;
+      }
+   }
+}
+
+} // namespace
+
+template <typename Real>
+void TCpu<Real>::LstmCellForward(EActivationFunction gateAct, EActivationFunction candAct, View_t gates,
+                                 ConstView_t b, ConstView_t cPrev, View_t c, View_t h)
+{
+   DispatchActivation(gateAct, [&](auto fg) {
+      DispatchActivation(candAct, [&](auto fc) {
+         CellForward<decltype(fg), decltype(fc)>(gates, b.data, cPrev, c, h);
+      });
+   });
+}
+
+template <typename Real>
+void TCpu<Real>::LstmCellBackward(EActivationFunction gateAct, EActivationFunction candAct, View_t gates,
+                                  ConstView_t cPrev, ConstView_t c, ConstView_t dY, ConstView_t dhNext,
+                                  View_t dcNext)
+{
+   DispatchActivation(gateAct, [&](auto fg) {
+      DispatchActivation(candAct, [&](auto fc) {
+         CellBackward<decltype(fg), decltype(fc)>(gates, cPrev, c, dY, dhNext, dcNext);
+      });
+   });
+}
+
+template <typename Real>
+void TCpu<Real>::InitializeWeights(Matrix_t &A, EInitialization init, size_t fanIn, size_t fanOut,
+                                   std::mt19937_64 &rng)
+{
+   Real *a = A.GetRawDataPointer();
+   const size_t n = A.GetNoElements();
+   auto fillNormal = [&](double sigma) {
+      std::normal_distribution<double> dist(0.0, sigma);
+      for (size_t k = 0; k < n; ++k)
+         a[k] = Real(dist(rng));
+   };
+   auto fillUniform = [&](double limit) {
+      std::uniform_real_distribution<double> dist(-limit, limit);
+      for (size_t k = 0; k < n; ++k)
+         a[k] = Real(dist(rng));
+   };
+   const double fan = double(fanIn + fanOut);
+   switch (init) {
+   case EInitialization::kZero: Zero(A.View()); break;
+   case EInitialization::kGauss: fillNormal(std::sqrt(2.0 / double(fanIn))); break; // TMVA: σ = sqrt(2/n_in)
+   case EInitialization::kUniform: fillUniform(std::sqrt(2.0 / double(fanIn))); break;
+   case EInitialization::kGlorotNormal: fillNormal(std::sqrt(2.0 / fan)); break;
+   case EInitialization::kGlorotUniform: fillUniform(std::sqrt(6.0 / fan)); break;
+   }
+}
+
+template <typename Real>
+void TCpu<Real>::SetNumThreads(int n)
+{
+   if (n < 0)
+      throw std::invalid_argument("number of threads must be >= 0, got " + std::to_string(n));
+   if (n > 0)
+      blas::SetNumThreads(n);
+}
+
+template class TCpuMatrix<float>;
+template class TCpuMatrix<double>;
+template class TCpu<float>;
+template class TCpu<double>;
+
+} // namespace tmva_lstm

@@ -1,0 +1,112 @@
+// TCpu<Real>: the CPU architecture. Together with a future TCuda<Real> it is the only code that
+// knows where memory lives; layers are written once against this interface.
+//
+// Matrices are row-major, rows are samples (the convention of ../shared/lstm-math.md and of
+// NumPy), so arrays cross to and from Python without rearranging.
+#pragma once
+
+#include "Functions.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace tmva_lstm {
+
+/// A contiguous row-major block of memory owned by someone else (a matrix or a part of one).
+template <typename Real>
+class TMatrixView {
+public:
+   Real *data = nullptr;
+   size_t rows = 0;
+   size_t cols = 0;
+
+   TMatrixView() = default;
+   TMatrixView(Real *d, size_t nrows, size_t ncols) : data(d), rows(nrows), cols(ncols) {}
+   /// A writable view is readable: TMatrixView<float> converts to TMatrixView<const float>.
+   /// (For a non-const Real this is the copy constructor; it is not a template so that cling
+   /// and PyROOT apply it too.)
+   TMatrixView(const TMatrixView<std::remove_const_t<Real>> &v) : data(v.data), rows(v.rows), cols(v.cols) {}
+
+   size_t size() const { return rows * cols; }
+   Real *row(size_t r) const { return data + r * cols; }
+   /// Rows [first, first + n): a time step's B rows in a time-major (T·B)×N stack.
+   TMatrixView rowBlock(size_t first, size_t n) const { return {data + first * cols, n, cols}; }
+};
+
+/// An owning row-major matrix in host memory, zero-initialised.
+template <typename Real>
+class TCpuMatrix {
+public:
+   TCpuMatrix() = default;
+   TCpuMatrix(size_t nrows, size_t ncols) : fData(nrows * ncols, Real(0)), fNrows(nrows), fNcols(ncols) {}
+
+   size_t GetNrows() const { return fNrows; }
+   size_t GetNcols() const { return fNcols; }
+   size_t GetNoElements() const { return fData.size(); }
+   Real *GetRawDataPointer() { return fData.data(); }
+   const Real *GetRawDataPointer() const { return fData.data(); }
+   TMatrixView<Real> View() { return {fData.data(), fNrows, fNcols}; }
+   TMatrixView<const Real> View() const { return {fData.data(), fNrows, fNcols}; }
+
+private:
+   std::vector<Real> fData;
+   size_t fNrows = 0;
+   size_t fNcols = 0;
+};
+
+template <typename Real>
+class TCpu {
+public:
+   using Scalar_t = Real;
+   using Matrix_t = TCpuMatrix<Real>;
+   using View_t = TMatrixView<Real>;
+   using ConstView_t = TMatrixView<const Real>;
+
+   static const char *Name() { return "cpu"; }
+
+   /// C = alpha · op(A) op(B) + beta · C, op(X) = Xᵀ when transX. One BLAS ?gemm call.
+   static void Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha = 1, Real beta = 0);
+   /// out (1×N) = beta · out + column sums of A (M×N).
+   static void SumColumns(View_t out, ConstView_t A, Real beta = 0);
+   static void Copy(View_t dst, ConstView_t src);
+   /// Fill dst from n host values; throws if n is not its size or a value is NaN or inf
+   /// (`what` names the quantity in the message). The way user data enters.
+   static void CopyFromHost(View_t dst, const Real *src, size_t n, const std::string &what);
+   /// Copy src to host memory of n values; throws if n is not its size.
+   static void CopyToHost(Real *dst, size_t n, ConstView_t src);
+   static void Zero(View_t A);
+   /// src is B×(T·N), sample-major as users hand it over; dst is (T·B)×N, one B-row block per
+   /// step, so that every time step is a contiguous GEMM operand.
+   static void BatchToTimeMajor(View_t dst, ConstView_t src, size_t T);
+   /// The inverse of BatchToTimeMajor: src (T·B)×N, dst B×(T·N).
+   static void TimeToBatchMajor(View_t dst, ConstView_t src, size_t T);
+
+   /// One LSTM step, element-wise, fused (lstm-math.md, Forward). On entry `gates` (B×4H) holds
+   /// x_t Wᵀ + h_{t-1} Uᵀ; on exit the gate values i, f, g, o. Writes c_t and h_t.
+   static void LstmCellForward(EActivationFunction gateAct, EActivationFunction candAct, View_t gates,
+                               ConstView_t b, ConstView_t cPrev, View_t c, View_t h);
+   /// The element-wise part of one BPTT step (lstm-math.md, Backward). On entry `gates` holds
+   /// i, f, g, o of step t, on exit dz_t = [dz_i, dz_f, dz_g, dz_o]. dY may be empty (no output
+   /// at this step). dcNext is read as dc_{t+1}-carry and overwritten with dc ⊙ f.
+   static void LstmCellBackward(EActivationFunction gateAct, EActivationFunction candAct, View_t gates,
+                                ConstView_t cPrev, ConstView_t c, ConstView_t dY, ConstView_t dhNext,
+                                View_t dcNext);
+
+   /// Host-side initialisation (same numbers on every architecture for a given seed).
+   static void InitializeWeights(Matrix_t &A, EInitialization init, size_t fanIn, size_t fanOut,
+                                 std::mt19937_64 &rng);
+
+   /// Threads used by BLAS; 0 leaves the library default.
+   static void SetNumThreads(int n);
+};
+
+extern template class TCpuMatrix<float>;
+extern template class TCpuMatrix<double>;
+extern template class TCpu<float>;
+extern template class TCpu<double>;
+
+} // namespace tmva_lstm
