@@ -1,0 +1,104 @@
+"""Bad input gives a Python exception naming the problem, never an abort or a crash."""
+
+import numpy as np
+import pytest
+
+from tmva_lstm import LSTM
+
+B, H, D, T = 2, 3, 4, 5
+
+
+@pytest.fixture
+def layer():
+    return LSTM(B, H, D, T, dtype=np.float32)
+
+
+def x_ok():
+    return np.zeros((B, T, D), np.float32)
+
+
+@pytest.mark.parametrize("shape", [(B, T), (B + 1, T, D), (B, T - 1, D), (B, T, D + 1), (0, T, D)])
+def test_wrong_input_shape(layer, shape):
+    with pytest.raises(ValueError, match=r"x must have shape \(2, 5, 4\)"):
+        layer.forward(np.zeros(shape, np.float32))
+
+
+def test_wrong_dtype(layer):
+    with pytest.raises(TypeError, match="x has dtype float64, the layer is float32"):
+        layer.forward(np.zeros((B, T, D)))
+
+
+def test_not_an_array(layer):
+    with pytest.raises(TypeError, match="x must be a numpy.ndarray"):
+        layer.forward(x_ok().tolist())
+
+
+def test_non_contiguous(layer):
+    x = np.zeros((B, D, T), np.float32).transpose(0, 2, 1)
+    with pytest.raises(ValueError, match="x is not C-contiguous"):
+        layer.forward(x)
+
+
+@pytest.mark.parametrize("bad, word", [(np.nan, "NaN"), (np.inf, "inf"), (-np.inf, "inf")])
+def test_nan_and_inf(layer, bad, word):
+    x = x_ok()
+    x[1, 2, 3] = bad
+    with pytest.raises(ValueError, match=f"x: element {1 * T * D + 2 * D + 3} is {word}"):
+        layer.forward(x)
+
+
+def test_nan_in_weights_and_gradients(layer):
+    W = layer.W
+    W[0, 0] = np.nan
+    with pytest.raises(ValueError, match="W: element 0 is NaN"):
+        layer.W = W
+    layer.forward(x_ok())
+    dy = np.zeros((B, H), np.float32)
+    dy[0, 0] = np.inf
+    with pytest.raises(ValueError, match="dy: element 0 is inf"):
+        layer.backward(dy)
+
+
+def test_wrong_gradient_shape(layer):
+    layer.forward(x_ok())
+    with pytest.raises(ValueError, match=r"dy must have shape \(2, 3\)"):
+        layer.backward(np.zeros((B, T, H), np.float32))
+    with pytest.raises(ValueError, match=r"dh_T must have shape \(2, 3\)"):
+        layer.backward(np.zeros((B, H), np.float32), dh_T=np.zeros((B, H + 1), np.float32))
+
+
+def test_backward_needs_forward(layer):
+    with pytest.raises(RuntimeError, match="needs a Forward first"):
+        layer.backward(np.zeros((B, H), np.float32))
+    layer.forward(x_ok())
+    layer.backward(np.zeros((B, H), np.float32))
+    with pytest.raises(RuntimeError, match="needs a Forward first"):  # the gates were consumed
+        layer.backward(np.zeros((B, H), np.float32))
+
+
+@pytest.mark.parametrize("sizes", [(0, H, D, T), (B, 0, D, T), (B, H, 0, T), (B, H, D, 0), (-1, H, D, T),
+                                   (2.5, H, D, T), (True, H, D, T)])
+def test_bad_sizes(sizes):
+    with pytest.raises(ValueError, match="must be a positive integer"):
+        LSTM(*sizes)
+
+
+def test_bad_options():
+    with pytest.raises(ValueError, match="unknown activation function 'softsign'"):
+        LSTM(B, H, D, T, activation="softsign")
+    with pytest.raises(ValueError, match="unknown weight initialisation 'he'"):
+        LSTM(B, H, D, T, init="he")
+    with pytest.raises(TypeError, match="dtype must be float32 or float64"):
+        LSTM(B, H, D, T, dtype=np.int32)
+    with pytest.raises(ValueError, match="unknown architecture 'tpu'"):
+        LSTM(B, H, D, T, arch="tpu")
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        LSTM(B, H, D, T, seed=-3)
+
+
+def test_failed_call_leaves_layer_usable(layer):
+    x = x_ok()
+    y = layer.forward(x)
+    with pytest.raises(ValueError):
+        layer.forward(np.full((B, T, D), np.nan, np.float32))
+    np.testing.assert_array_equal(layer.forward(x), y)
