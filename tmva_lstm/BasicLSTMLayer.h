@@ -12,19 +12,21 @@
 #pragma once
 
 #include "Functions.h"
+#include "GeneralLayer.h"
 
 #include <cstddef>
 #include <cstdint>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace tmva_lstm {
 
 enum class EGate { kInput = 0, kForget = 1, kCandidate = 2, kOutput = 3 };
 
 template <typename Architecture_t>
-class TBasicLSTMLayer {
+class TBasicLSTMLayer : public VGeneralLayer<Architecture_t> {
 public:
    using Scalar_t = typename Architecture_t::Scalar_t;
    using Matrix_t = typename Architecture_t::Matrix_t;
@@ -40,24 +42,35 @@ public:
                    EInitialization init = EInitialization::kGlorotUniform, uint64_t seed = 0);
 
    /// Draw new weights (per gate block, fan-in D or H, fan-out H); zero the biases.
-   void Initialize(EInitialization init, uint64_t seed);
+   void Initialize(EInitialization init, std::mt19937_64 &rng);
+   void Initialize(EInitialization init, uint64_t seed)
+   {
+      std::mt19937_64 rng(seed);
+      Initialize(init, rng);
+   }
+   /// b_f = value for every unit (1 is the usual choice: remember by default at the start).
+   void SetForgetGateBias(Scalar_t value);
    /// h_0 = c_0 = 0, and forget any state carried by rememberState.
    void InitState();
+   void ResetState() override { InitState(); }
 
    /// input: B×(T·D). output: B×(T·H) with returnSequence, else B×H (h_T).
-   void Forward(const Matrix_t &input, Matrix_t &output);
+   void Forward(const Matrix_t &input, Matrix_t &output) override;
    /// gradOutput: ∂L/∂output, shaped like output. gradInput: B×(T·D), receives ∂L/∂x.
    /// dhT, dcT (B×H, optional): ∂L/∂h_T and ∂L/∂c_T from an exposed final state.
    /// Afterwards the weight gradients and ∂L/∂h_0, ∂L/∂c_0 are readable.
-   void Backward(const Matrix_t &gradOutput, Matrix_t &gradInput, const Matrix_t *dhT = nullptr,
-                 const Matrix_t *dcT = nullptr);
+   void Backward(const Matrix_t &gradOutput, Matrix_t &gradInput, const Matrix_t *dhT, const Matrix_t *dcT);
+   void Backward(const Matrix_t &gradOutput, Matrix_t &gradInput) override
+   {
+      Backward(gradOutput, gradInput, nullptr, nullptr);
+   }
 
    /// One forward step t (0-based): z_t = x_t Wᵀ (already in place) + h_{t-1} Uᵀ + b, gates, c_t, h_t.
    void CellForward(size_t t);
    /// One BPTT step t: the gate deltas dz_t and the cell carry, then dh_next = dz_t U.
    void CellBackward(size_t t, ConstView_t dY_t);
 
-   size_t GetBatchSize() const { return fBatchSize; }
+   size_t GetBatchSize() const override { return fBatchSize; }
    size_t GetStateSize() const { return fStateSize; }
    size_t GetInputSize() const { return fInputSize; }
    size_t GetTimeSteps() const { return fTimeSteps; }
@@ -65,8 +78,30 @@ public:
    bool DoesReturnSequence() const { return fReturnSequence; }
    EActivationFunction GetGateActivation() const { return fF1; }
    EActivationFunction GetCandidateActivation() const { return fF2; }
-   size_t GetInputCols() const { return fTimeSteps * fInputSize; }
-   size_t GetOutputCols() const { return fReturnSequence ? fTimeSteps * fStateSize : fStateSize; }
+   size_t GetInputCols() const override { return fTimeSteps * fInputSize; }
+   size_t GetOutputCols() const override { return fReturnSequence ? fTimeSteps * fStateSize : fStateSize; }
+   /// TMVA's token: LSTM|state|input|time|rememberState|returnSequence.
+   std::string GetLayout() const override
+   {
+      return "LSTM|" + std::to_string(fStateSize) + "|" + std::to_string(fInputSize) + "|" + std::to_string(fTimeSteps) +
+             "|" + std::to_string(int(fRememberState)) + "|" + std::to_string(int(fReturnSequence));
+   }
+   std::vector<typename VGeneralLayer<Architecture_t>::TParameter> GetParameters() override
+   {
+      return {{&fW, &fdW}, {&fU, &fdU}, {&fB, &fdB}};
+   }
+   std::vector<std::pair<std::string, View_t>> GetNamedWeights() override
+   {
+      std::vector<std::pair<std::string, View_t>> named;
+      const char *gates[] = {"i", "f", "g", "o"};
+      for (size_t g = 0; g < 4; ++g)
+         named.push_back({std::string("W_") + gates[g], GetWeightsInput(EGate(g))});
+      for (size_t g = 0; g < 4; ++g)
+         named.push_back({std::string("U_") + gates[g], GetWeightsState(EGate(g))});
+      for (size_t g = 0; g < 4; ++g)
+         named.push_back({std::string("b_") + gates[g], GetBiases(EGate(g))});
+      return named;
+   }
 
    /// Stacked parameters, gate order i, f, g, o: W (4H×D), U (4H×H), b (1×4H).
    Matrix_t &GetWeightsInput() { return fW; }
@@ -144,9 +179,8 @@ TBasicLSTMLayer<Architecture_t>::TBasicLSTMLayer(size_t batchSize, size_t stateS
 }
 
 template <typename Architecture_t>
-void TBasicLSTMLayer<Architecture_t>::Initialize(EInitialization init, uint64_t seed)
+void TBasicLSTMLayer<Architecture_t>::Initialize(EInitialization init, std::mt19937_64 &rng)
 {
-   std::mt19937_64 rng(seed);
    const size_t H = fStateSize, D = fInputSize;
    // Each gate's block is its own H×D (or H×H) layer: fan-in D (or H), fan-out H.
    Matrix_t block(H, D), stateBlock(H, H);
@@ -157,6 +191,13 @@ void TBasicLSTMLayer<Architecture_t>::Initialize(EInitialization init, uint64_t 
       Architecture_t::Copy(GetWeightsState(EGate(g)), stateBlock.View());
    }
    Architecture_t::Zero(fB.View());
+}
+
+template <typename Architecture_t>
+void TBasicLSTMLayer<Architecture_t>::SetForgetGateBias(Scalar_t value)
+{
+   const std::vector<Scalar_t> bf(fStateSize, value);
+   Architecture_t::CopyFromHost(GetBiases(EGate::kForget), bf.data(), bf.size(), "forget-gate bias");
 }
 
 template <typename Architecture_t>

@@ -1,6 +1,7 @@
 #include "Cpu.h"
 #include "Blas.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -160,6 +161,154 @@ void TCpu<Real>::LstmCellBackward(EActivationFunction gateAct, EActivationFuncti
          CellBackward<decltype(fg), decltype(fc)>(gates, cPrev, c, dY, dhNext, dcNext);
       });
    });
+}
+
+template <typename Real>
+void TCpu<Real>::AddRowVector(View_t A, ConstView_t b)
+{
+   for (size_t r = 0; r < A.rows; ++r) {
+      Real *a = A.row(r);
+      for (size_t j = 0; j < A.cols; ++j)
+         a[j] += b.data[j];
+   }
+}
+
+template <typename Real>
+void TCpu<Real>::ActivationForward(EActivationFunction f, View_t A)
+{
+   DispatchActivation(f, [&](auto F) {
+      for (size_t k = 0; k < A.size(); ++k)
+         A.data[k] = decltype(F)::f(A.data[k]);
+   });
+}
+
+template <typename Real>
+void TCpu<Real>::ActivationBackward(EActivationFunction f, View_t dA, ConstView_t Y)
+{
+   DispatchActivation(f, [&](auto F) {
+      for (size_t k = 0; k < dA.size(); ++k)
+         dA.data[k] *= decltype(F)::dfFromY(Y.data[k]);
+   });
+}
+
+namespace {
+
+/// log Σ_k exp(o_k), stable.
+template <typename Real>
+Real LogSumExp(const Real *o, size_t K)
+{
+   Real m = o[0];
+   for (size_t k = 1; k < K; ++k)
+      m = std::max(m, o[k]);
+   Real s = 0;
+   for (size_t k = 0; k < K; ++k)
+      s += std::exp(o[k] - m);
+   return m + std::log(s);
+}
+
+template <typename Real>
+Real Softplus(Real z) // log(1 + e^z), stable
+{
+   return std::max(z, Real(0)) + std::log1p(std::exp(-std::fabs(z)));
+}
+
+} // namespace
+
+template <typename Real>
+Real TCpu<Real>::Loss(ELossFunction loss, ConstView_t output, ConstView_t Y, ConstView_t w)
+{
+   const size_t K = output.cols;
+   double total = 0, sumW = 0;
+   for (size_t r = 0; r < output.rows; ++r) {
+      const Real *o = output.row(r), *y = Y.row(r);
+      double l = 0;
+      switch (loss) {
+      case ELossFunction::kMeanSquaredError:
+         for (size_t k = 0; k < K; ++k)
+            l += double(o[k] - y[k]) * double(o[k] - y[k]) / K;
+         break;
+      case ELossFunction::kCrossEntropy:
+         for (size_t k = 0; k < K; ++k)
+            l += (Softplus(o[k]) - y[k] * o[k]) / K;
+         break;
+      case ELossFunction::kSoftmaxCrossEntropy: {
+         const Real lse = LogSumExp(o, K);
+         for (size_t k = 0; k < K; ++k)
+            l -= y[k] * (o[k] - lse);
+      } break;
+      }
+      total += w.data[r] * l;
+      sumW += w.data[r];
+   }
+   return Real(total / sumW);
+}
+
+template <typename Real>
+void TCpu<Real>::LossGradient(ELossFunction loss, View_t dOutput, ConstView_t output, ConstView_t Y, ConstView_t w)
+{
+   const size_t K = output.cols;
+   double sumW = 0;
+   for (size_t r = 0; r < output.rows; ++r)
+      sumW += w.data[r];
+   for (size_t r = 0; r < output.rows; ++r) {
+      const Real *o = output.row(r), *y = Y.row(r);
+      Real *d = dOutput.row(r);
+      const Real scale = Real(w.data[r] / sumW);
+      switch (loss) {
+      case ELossFunction::kMeanSquaredError:
+         for (size_t k = 0; k < K; ++k)
+            d[k] = scale * 2 * (o[k] - y[k]) / K;
+         break;
+      case ELossFunction::kCrossEntropy:
+         for (size_t k = 0; k < K; ++k)
+            d[k] = scale * (Sigmoid::f(o[k]) - y[k]) / K;
+         break;
+      case ELossFunction::kSoftmaxCrossEntropy: {
+         const Real lse = LogSumExp(o, K);
+         Real sumY = 0;
+         for (size_t k = 0; k < K; ++k)
+            sumY += y[k];
+         for (size_t k = 0; k < K; ++k)
+            d[k] = scale * (std::exp(o[k] - lse) * sumY - y[k]);
+      } break;
+      }
+   }
+}
+
+template <typename Real>
+void TCpu<Real>::OutputFunction(ELossFunction loss, View_t A)
+{
+   if (loss == ELossFunction::kCrossEntropy)
+      ActivationForward(EActivationFunction::kSigmoid, A);
+   if (loss == ELossFunction::kSoftmaxCrossEntropy)
+      for (size_t r = 0; r < A.rows; ++r) {
+         Real *a = A.row(r);
+         const Real lse = LogSumExp(a, A.cols);
+         for (size_t k = 0; k < A.cols; ++k)
+            a[k] = std::exp(a[k] - lse);
+      }
+}
+
+template <typename Real>
+void TCpu<Real>::SgdStep(View_t W, ConstView_t dW, View_t V, Real learningRate, Real momentum)
+{
+   for (size_t k = 0; k < W.size(); ++k) {
+      V.data[k] = momentum * V.data[k] + dW.data[k];
+      W.data[k] -= learningRate * V.data[k];
+   }
+}
+
+template <typename Real>
+void TCpu<Real>::AdamStep(View_t W, ConstView_t dW, View_t M, View_t V, Real learningRate, Real beta1, Real beta2,
+                          Real epsilon, size_t t)
+{
+   const Real c1 = 1 - std::pow(beta1, Real(t)), c2 = 1 - std::pow(beta2, Real(t));
+   for (size_t k = 0; k < W.size(); ++k) {
+      const Real g = dW.data[k];
+      M.data[k] = beta1 * M.data[k] + (1 - beta1) * g;
+      V.data[k] = beta2 * V.data[k] + (1 - beta2) * g * g;
+      W.data[k] -= learningRate * (M.data[k] / c1) / (std::sqrt(V.data[k] / c2) + epsilon);
+   }
 }
 
 template <typename Real>

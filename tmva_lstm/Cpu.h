@@ -96,6 +96,27 @@ public:
                                 ConstView_t cPrev, ConstView_t c, ConstView_t dY, ConstView_t dhNext,
                                 View_t dcNext);
 
+   /// A += 1 bᵀ: b (1×N) added to every row of A (M×N).
+   static void AddRowVector(View_t A, ConstView_t b);
+   /// A = f(A), element-wise.
+   static void ActivationForward(EActivationFunction f, View_t A);
+   /// In place: on entry dA = ∂L/∂y, on exit ∂L/∂z = ∂L/∂y ⊙ f'(z), with f' taken from Y = f(z).
+   static void ActivationBackward(EActivationFunction f, View_t dA, ConstView_t Y);
+
+   /// Σ_b w_b ℓ_b / Σ_b w_b over the rows of output (B×K) against truth Y (B×K), weights w (1×B).
+   static Real Loss(ELossFunction loss, ConstView_t output, ConstView_t Y, ConstView_t w);
+   /// dOutput = ∂Loss/∂output.
+   static void LossGradient(ELossFunction loss, View_t dOutput, ConstView_t output, ConstView_t Y, ConstView_t w);
+   /// Turn network outputs into predictions: σ for kCrossEntropy, softmax for kSoftmaxCrossEntropy.
+   static void OutputFunction(ELossFunction loss, View_t A);
+
+   /// SGD with momentum (PyTorch's convention): V = μ V + dW; W −= η V.
+   static void SgdStep(View_t W, ConstView_t dW, View_t V, Real learningRate, Real momentum);
+   /// Adam, step t ≥ 1: M = β1 M + (1−β1) dW; V = β2 V + (1−β2) dW²;
+   /// W −= η M̂ / (√V̂ + ε) with M̂ = M/(1−β1^t), V̂ = V/(1−β2^t).
+   static void AdamStep(View_t W, ConstView_t dW, View_t M, View_t V, Real learningRate, Real beta1, Real beta2,
+                        Real epsilon, size_t t);
+
    /// Host-side initialisation (same numbers on every architecture for a given seed).
    static void InitializeWeights(Matrix_t &A, EInitialization init, size_t fanIn, size_t fanOut,
                                  std::mt19937_64 &rng);

@@ -13,6 +13,15 @@ enum class EActivationFunction { kIdentity = 0, kRelu = 1, kSigmoid = 2, kTanh =
 
 enum class EInitialization { kGauss, kUniform, kZero, kGlorotNormal, kGlorotUniform };
 
+/// Losses, per sample averaged over the K outputs (MSE, BCE) and weighted-averaged over samples.
+enum class ELossFunction {
+   kMeanSquaredError,   ///< ℓ = (1/K) Σ_k (o_k − y_k)²
+   kCrossEntropy,       ///< binary cross-entropy on logits: ℓ = (1/K) Σ_k softplus(o_k) − y_k o_k
+   kSoftmaxCrossEntropy ///< ℓ = −Σ_k y_k log softmax(o)_k
+};
+
+enum class EOptimizer { kSGD, kAdam };
+
 struct Identity {
    template <typename Real> static Real f(Real z) { return z; }
    template <typename Real> static Real dfFromY(Real) { return Real(1); }
@@ -55,6 +64,17 @@ inline const char *ActivationName(EActivationFunction act)
    return "?";
 }
 
+/// The name in TMVA booking strings: TANH, SIGMOID, RELU, LINEAR.
+inline std::string ActivationTmvaName(EActivationFunction act)
+{
+   if (act == EActivationFunction::kIdentity)
+      return "LINEAR";
+   std::string name = ActivationName(act);
+   for (char &c : name)
+      c = char(c - 'a' + 'A');
+   return name;
+}
+
 inline EActivationFunction ActivationFromName(const std::string &name)
 {
    for (auto act : {EActivationFunction::kIdentity, EActivationFunction::kRelu, EActivationFunction::kSigmoid,
@@ -63,6 +83,16 @@ inline EActivationFunction ActivationFromName(const std::string &name)
          return act;
    throw std::invalid_argument("unknown activation function '" + name +
                                "' (expected identity, relu, sigmoid or tanh)");
+}
+
+inline const char *LossName(ELossFunction loss)
+{
+   switch (loss) {
+   case ELossFunction::kMeanSquaredError: return "mse";
+   case ELossFunction::kCrossEntropy: return "bce";
+   case ELossFunction::kSoftmaxCrossEntropy: return "softmax_ce";
+   }
+   return "?";
 }
 
 inline const char *InitializationName(EInitialization init)

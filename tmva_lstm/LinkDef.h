@@ -8,11 +8,25 @@
 #pragma link C++ namespace tmva_lstm;
 #pragma link C++ enum tmva_lstm::EActivationFunction;
 #pragma link C++ enum tmva_lstm::EInitialization;
+#pragma link C++ enum tmva_lstm::ELossFunction;
+#pragma link C++ enum tmva_lstm::EOptimizer;
 #pragma link C++ enum tmva_lstm::EGate;
 #pragma link C++ function tmva_lstm::ActivationFromName;
 #pragma link C++ function tmva_lstm::ActivationName;
 #pragma link C++ function tmva_lstm::InitializationFromName;
 #pragma link C++ function tmva_lstm::InitializationName;
+#pragma link C++ function tmva_lstm::LossName;
+#pragma link C++ function tmva_lstm::ParseBookingOptions;
+#pragma link C++ function tmva_lstm::ReadModelOptions;
+#pragma link C++ function tmva_lstm::MakeTutorialData;
+
+#pragma link C++ class tmva_lstm::TLayerSpec-;
+#pragma link C++ class tmva_lstm::TTrainingPhase-;
+#pragma link C++ class tmva_lstm::TNetSpec-;
+#pragma link C++ class tmva_lstm::TEpochRecord-;
+#pragma link C++ class std::vector<tmva_lstm::TEpochRecord>-;
+#pragma link C++ class tmva_lstm::TTreeDataDescription-;
+#pragma link C++ class tmva_lstm::TSequenceTreeReader-;
 
 #pragma link C++ class tmva_lstm::TMatrixView<float>-;
 #pragma link C++ class tmva_lstm::TMatrixView<double>-;
@@ -22,6 +36,32 @@
 #pragma link C++ class tmva_lstm::TCpuMatrix<double>-;
 #pragma link C++ class tmva_lstm::TCpu<float>-;
 #pragma link C++ class tmva_lstm::TCpu<double>-;
+#pragma link C++ class tmva_lstm::TDataSet<float>-;
+#pragma link C++ class tmva_lstm::TDataSet<double>-;
+
+#pragma link C++ class tmva_lstm::VGeneralLayer<tmva_lstm::TCpu<float> >-;
+#pragma link C++ class tmva_lstm::VGeneralLayer<tmva_lstm::TCpu<double> >-;
 #pragma link C++ class tmva_lstm::TBasicLSTMLayer<tmva_lstm::TCpu<float> >-;
 #pragma link C++ class tmva_lstm::TBasicLSTMLayer<tmva_lstm::TCpu<double> >-;
+#pragma link C++ class tmva_lstm::TDenseLayer<tmva_lstm::TCpu<float> >-;
+#pragma link C++ class tmva_lstm::TDenseLayer<tmva_lstm::TCpu<double> >-;
+#pragma link C++ class tmva_lstm::TReshapeLayer<tmva_lstm::TCpu<float> >-;
+#pragma link C++ class tmva_lstm::TReshapeLayer<tmva_lstm::TCpu<double> >-;
+#pragma link C++ class tmva_lstm::TDeepNet<tmva_lstm::TCpu<float> >-;
+#pragma link C++ class tmva_lstm::TDeepNet<tmva_lstm::TCpu<double> >-;
+#pragma link C++ class tmva_lstm::TOptimizer<tmva_lstm::TCpu<float> >-;
+#pragma link C++ class tmva_lstm::TOptimizer<tmva_lstm::TCpu<double> >-;
+
+#pragma link C++ function tmva_lstm::BuildDeepNet<tmva_lstm::TCpu<float> >;
+#pragma link C++ function tmva_lstm::BuildDeepNet<tmva_lstm::TCpu<double> >;
+#pragma link C++ function tmva_lstm::Train<tmva_lstm::TCpu<float> >;
+#pragma link C++ function tmva_lstm::Train<tmva_lstm::TCpu<double> >;
+#pragma link C++ function tmva_lstm::Predict<tmva_lstm::TCpu<float> >;
+#pragma link C++ function tmva_lstm::Predict<tmva_lstm::TCpu<double> >;
+#pragma link C++ function tmva_lstm::EvaluateLoss<tmva_lstm::TCpu<float> >;
+#pragma link C++ function tmva_lstm::EvaluateLoss<tmva_lstm::TCpu<double> >;
+#pragma link C++ function tmva_lstm::SaveModel<tmva_lstm::TCpu<float> >;
+#pragma link C++ function tmva_lstm::SaveModel<tmva_lstm::TCpu<double> >;
+#pragma link C++ function tmva_lstm::LoadModel<tmva_lstm::TCpu<float> >;
+#pragma link C++ function tmva_lstm::LoadModel<tmva_lstm::TCpu<double> >;
 #endif

@@ -1,0 +1,238 @@
+// TDeepNet: layers in sequence, a loss on the last output; TOptimizer: SGD with momentum or Adam
+// over every parameter of a net. (TMVA's TDeepNet and VOptimizer roles.)
+#pragma once
+
+#include "BasicLSTMLayer.h"
+#include "DenseLayer.h"
+#include "Functions.h"
+#include "GeneralLayer.h"
+#include "Options.h"
+
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tmva_lstm {
+
+template <typename Architecture_t>
+class TDeepNet {
+public:
+   using Scalar_t = typename Architecture_t::Scalar_t;
+   using Matrix_t = typename Architecture_t::Matrix_t;
+   using Layer_t = VGeneralLayer<Architecture_t>;
+
+   /// inputCols: per-sample input width (T·D for a leading LSTM).
+   TDeepNet(size_t batchSize, size_t inputCols, ELossFunction loss)
+      : fBatchSize(batchSize), fInputCols(inputCols), fLoss(loss), fGradInput(batchSize, inputCols)
+   {
+      if (batchSize == 0 || inputCols == 0)
+         throw std::invalid_argument("TDeepNet: batch size and input width must be > 0");
+   }
+
+   TBasicLSTMLayer<Architecture_t> *AddBasicLSTMLayer(size_t stateSize, size_t inputSize, size_t timeSteps,
+                                                      bool rememberState = false, bool returnSequence = false)
+   {
+      if (inputSize * timeSteps != GetOutputCols())
+         throw std::invalid_argument("LSTM layer: input " + std::to_string(timeSteps) + "x" + std::to_string(inputSize) +
+                                     " does not match the " + std::to_string(GetOutputCols()) +
+                                     " values per sample coming from below");
+      return Add(std::make_unique<TBasicLSTMLayer<Architecture_t>>(fBatchSize, stateSize, inputSize, timeSteps,
+                                                                   rememberState, returnSequence));
+   }
+   TDenseLayer<Architecture_t> *AddDenseLayer(size_t width, EActivationFunction f)
+   {
+      if (width == 0)
+         throw std::invalid_argument("DENSE layer: width must be > 0");
+      return Add(std::make_unique<TDenseLayer<Architecture_t>>(fBatchSize, GetOutputCols(), width, f));
+   }
+   TReshapeLayer<Architecture_t> *AddReshapeLayer()
+   {
+      return Add(std::make_unique<TReshapeLayer<Architecture_t>>(fBatchSize, GetOutputCols()));
+   }
+
+   /// Weights from `init` with one random stream; biases zero, except b_f = forgetGateBias.
+   void Initialize(EInitialization init, uint64_t seed, Scalar_t forgetGateBias = 0)
+   {
+      std::mt19937_64 rng(seed);
+      for (auto &layer : fLayers) {
+         if (auto lstm = dynamic_cast<TBasicLSTMLayer<Architecture_t> *>(layer.get())) {
+            lstm->Initialize(init, rng);
+            lstm->SetForgetGateBias(forgetGateBias);
+         } else if (auto dense = dynamic_cast<TDenseLayer<Architecture_t> *>(layer.get())) {
+            dense->Initialize(init, rng);
+         }
+      }
+   }
+
+   void Forward(const Matrix_t &input)
+   {
+      if (fLayers.empty())
+         throw std::logic_error("TDeepNet: no layers");
+      if (input.GetNrows() != fBatchSize || input.GetNcols() != fInputCols)
+         throw std::invalid_argument("TDeepNet: input must be " + std::to_string(fBatchSize) + "x" +
+                                     std::to_string(fInputCols) + ", got " + std::to_string(input.GetNrows()) + "x" +
+                                     std::to_string(input.GetNcols()));
+      for (size_t l = 0; l < fLayers.size(); ++l)
+         fLayers[l]->Forward(l == 0 ? input : fOutputs[l - 1], fOutputs[l]);
+   }
+
+   /// After Forward: the loss gradient at the output, then every layer's Backward, top down.
+   void Backward(const Matrix_t &Y, const Matrix_t &weights)
+   {
+      CheckTruth(Y, weights);
+      Architecture_t::LossGradient(fLoss, fGradients.back().View(), fOutputs.back().View(), Y.View(), weights.View());
+      for (size_t l = fLayers.size(); l-- > 0;)
+         fLayers[l]->Backward(fGradients[l], l == 0 ? fGradInput : fGradients[l - 1]);
+   }
+
+   /// The loss of the last Forward.
+   Scalar_t Loss(const Matrix_t &Y, const Matrix_t &weights) const
+   {
+      CheckTruth(Y, weights);
+      return Architecture_t::Loss(fLoss, fOutputs.back().View(), Y.View(), weights.View());
+   }
+
+   /// The last Forward's outputs turned into predictions (σ for cross-entropy, softmax for softmax).
+   void Prediction(Matrix_t &out) const
+   {
+      Architecture_t::Copy(out.View(), fOutputs.back().View());
+      Architecture_t::OutputFunction(fLoss, out.View());
+   }
+
+   void ResetState()
+   {
+      for (auto &layer : fLayers)
+         layer->ResetState();
+   }
+
+   size_t GetBatchSize() const { return fBatchSize; }
+   size_t GetInputCols() const { return fInputCols; }
+   size_t GetOutputCols() const { return fLayers.empty() ? fInputCols : fLayers.back()->GetOutputCols(); }
+   ELossFunction GetLossFunction() const { return fLoss; }
+   size_t GetDepth() const { return fLayers.size(); }
+   Layer_t &GetLayerAt(size_t l) { return *fLayers.at(l); }
+   const Matrix_t &GetOutput() const { return fOutputs.back(); }
+   const Matrix_t &GetInputGradient() const { return fGradInput; }
+   /// TMVA's Layout= value, e.g. "LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,DENSE|1|IDENTITY".
+   std::string GetLayout() const
+   {
+      std::string layout;
+      for (auto &layer : fLayers)
+         layout += (layout.empty() ? "" : ",") + layer->GetLayout();
+      return layout;
+   }
+   std::vector<typename Layer_t::TParameter> GetParameters()
+   {
+      std::vector<typename Layer_t::TParameter> all;
+      for (auto &layer : fLayers)
+         for (auto &p : layer->GetParameters())
+            all.push_back(p);
+      return all;
+   }
+
+private:
+   template <typename Layer>
+   Layer *Add(std::unique_ptr<Layer> layer)
+   {
+      Layer *raw = layer.get();
+      fOutputs.emplace_back(fBatchSize, raw->GetOutputCols());
+      fGradients.emplace_back(fBatchSize, raw->GetOutputCols());
+      fLayers.push_back(std::move(layer));
+      return raw;
+   }
+   void CheckTruth(const Matrix_t &Y, const Matrix_t &weights) const
+   {
+      if (fLayers.empty())
+         throw std::logic_error("TDeepNet: no layers");
+      if (Y.GetNrows() != fBatchSize || Y.GetNcols() != GetOutputCols())
+         throw std::invalid_argument("TDeepNet: truth must be " + std::to_string(fBatchSize) + "x" +
+                                     std::to_string(GetOutputCols()));
+      if (weights.GetNrows() != 1 || weights.GetNcols() != fBatchSize)
+         throw std::invalid_argument("TDeepNet: weights must be 1x" + std::to_string(fBatchSize));
+   }
+
+   size_t fBatchSize, fInputCols;
+   ELossFunction fLoss;
+   std::vector<std::unique_ptr<Layer_t>> fLayers;
+   std::vector<Matrix_t> fOutputs;   // fOutputs[l]: output of layer l (B × its width)
+   std::vector<Matrix_t> fGradients; // fGradients[l]: ∂L/∂fOutputs[l]
+   Matrix_t fGradInput;              // ∂L/∂input
+};
+
+/// One optimizer state per parameter; Step() after each Backward.
+template <typename Architecture_t>
+class TOptimizer {
+public:
+   using Scalar_t = typename Architecture_t::Scalar_t;
+   using Matrix_t = typename Architecture_t::Matrix_t;
+
+   TOptimizer(TDeepNet<Architecture_t> &net, EOptimizer type, Scalar_t learningRate, Scalar_t momentum = 0,
+              Scalar_t beta1 = 0.9, Scalar_t beta2 = 0.999, Scalar_t epsilon = 1e-8)
+      : fType(type), fLearningRate(learningRate), fMomentum(momentum), fBeta1(beta1), fBeta2(beta2),
+        fEpsilon(epsilon), fParameters(net.GetParameters())
+   {
+      if (!(learningRate > 0))
+         throw std::invalid_argument("optimizer: learning rate must be > 0");
+      for (auto &p : fParameters) {
+         fFirst.emplace_back(p.value->GetNrows(), p.value->GetNcols());
+         if (type == EOptimizer::kAdam)
+            fSecond.emplace_back(p.value->GetNrows(), p.value->GetNcols());
+      }
+   }
+
+   void Step()
+   {
+      ++fStep;
+      for (size_t k = 0; k < fParameters.size(); ++k) {
+         auto &p = fParameters[k];
+         if (fType == EOptimizer::kSGD)
+            Architecture_t::SgdStep(p.value->View(), p.gradient->View(), fFirst[k].View(), fLearningRate, fMomentum);
+         else
+            Architecture_t::AdamStep(p.value->View(), p.gradient->View(), fFirst[k].View(), fSecond[k].View(),
+                                     fLearningRate, fBeta1, fBeta2, fEpsilon, fStep);
+      }
+   }
+   size_t GetStep() const { return fStep; }
+
+private:
+   EOptimizer fType;
+   Scalar_t fLearningRate, fMomentum, fBeta1, fBeta2, fEpsilon;
+   std::vector<typename VGeneralLayer<Architecture_t>::TParameter> fParameters;
+   std::vector<Matrix_t> fFirst, fSecond; // SGD: velocity; Adam: first and second moments
+   size_t fStep = 0;
+};
+
+/// The network a booking string describes, for nOutputs outputs and a fixed batch size.
+/// Layer widths must chain; an error names the layer token that does not fit.
+template <typename Architecture_t>
+std::unique_ptr<TDeepNet<Architecture_t>> BuildDeepNet(const TNetSpec &spec, size_t batchSize, size_t nOutputs)
+{
+   if (spec.architecture != "CPU" && std::string(Architecture_t::Name()) == "cpu")
+      throw std::invalid_argument("booking options: Architecture=" + spec.architecture +
+                                  " requested, but this network is being built for the CPU");
+   auto net = std::make_unique<TDeepNet<Architecture_t>>(batchSize, spec.GetInputCols(), spec.loss);
+   for (const TLayerSpec &layer : spec.layers) {
+      try {
+         switch (layer.kind) {
+         case TLayerSpec::kLSTM:
+            net->AddBasicLSTMLayer(layer.stateSize, layer.inputSize, layer.timeSteps, layer.rememberState,
+                                   layer.returnSequence);
+            break;
+         case TLayerSpec::kDense: net->AddDenseLayer(layer.width ? layer.width : nOutputs, layer.activation); break;
+         case TLayerSpec::kReshape: net->AddReshapeLayer(); break;
+         }
+      } catch (const std::invalid_argument &e) {
+         throw std::invalid_argument(std::string("booking options: ") + e.what() + " in '" + layer.token + "'");
+      }
+   }
+   if (net->GetOutputCols() != nOutputs)
+      throw std::invalid_argument("booking options: the last layer '" + spec.layers.back().token + "' has " +
+                                  std::to_string(net->GetOutputCols()) + " outputs, the data " +
+                                  std::to_string(nOutputs));
+   net->Initialize(spec.init, spec.seed, typename Architecture_t::Scalar_t(spec.forgetGateBias));
+   return net;
+}
+
+} // namespace tmva_lstm

@@ -1,0 +1,129 @@
+// Model files (needs ROOT): the booking options, the layout and every weight under its true
+// name, e.g. layer0_LSTM/W_f (H×D), layer0_LSTM/b_o (1×H), layer2_DENSE/W. Saving writes a
+// temporary file beside the target and renames it, so an interrupted or failed save leaves the
+// previous model intact.
+#pragma once
+
+#include "DeepNet.h"
+#include "Options.h"
+
+#include <TDirectory.h>
+#include <TFile.h>
+#include <TMatrixT.h>
+#include <TNamed.h>
+#include <TObjString.h>
+
+#include <cstdio>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace tmva_lstm {
+
+namespace detail {
+inline std::string LayerDirectory(size_t l, const std::string &layout)
+{
+   return "layer" + std::to_string(l) + "_" + layout.substr(0, layout.find('|'));
+}
+inline void WriteString(const char *name, const std::string &value)
+{
+   TNamed(name, value.c_str()).Write();
+}
+inline std::string ReadString(TFile &file, const char *name, const std::string &path)
+{
+   auto *object = dynamic_cast<TNamed *>(file.Get(name));
+   if (!object)
+      throw std::invalid_argument("model file '" + path + "' has no '" + name + "' entry: not a tmva-lstm model");
+   return object->GetTitle();
+}
+} // namespace detail
+
+template <typename Architecture_t>
+void SaveModel(TDeepNet<Architecture_t> &net, const std::string &bookingOptions, const std::string &path)
+{
+   using Real = typename Architecture_t::Scalar_t;
+   const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+   {
+      std::unique_ptr<TFile> file(TFile::Open(tmp.c_str(), "RECREATE"));
+      if (!file || file->IsZombie())
+         throw std::runtime_error("cannot write model file '" + tmp + "'");
+      try {
+         detail::WriteString("BookingOptions", bookingOptions);
+         detail::WriteString("Layout", net.GetLayout());
+         detail::WriteString("BatchSize", std::to_string(net.GetBatchSize()));
+         detail::WriteString("Outputs", std::to_string(net.GetOutputCols()));
+         detail::WriteString("Scalar", sizeof(Real) == 4 ? "float" : "double");
+         for (size_t l = 0; l < net.GetDepth(); ++l) {
+            auto &layer = net.GetLayerAt(l);
+            TDirectory *dir = file->mkdir(detail::LayerDirectory(l, layer.GetLayout()).c_str());
+            dir->cd();
+            detail::WriteString("Layout", layer.GetLayout());
+            for (auto &named : layer.GetNamedWeights()) {
+               const auto &v = named.second;
+               std::vector<Real> host(v.size());
+               Architecture_t::CopyToHost(host.data(), host.size(), v);
+               TMatrixT<double> m(int(v.rows), int(v.cols));
+               for (size_t k = 0; k < host.size(); ++k)
+                  m.GetMatrixArray()[k] = double(host[k]); // exact for float and double
+               m.Write(named.first.c_str());
+            }
+            file->cd();
+         }
+         file->Close();
+      } catch (...) {
+         std::remove(tmp.c_str());
+         throw;
+      }
+   }
+   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+      std::remove(tmp.c_str());
+      throw std::runtime_error("cannot move the new model into place at '" + path + "'");
+   }
+}
+
+/// The booking options a model file was saved with.
+inline std::string ReadModelOptions(const std::string &path)
+{
+   std::unique_ptr<TFile> file(TFile::Open(path.c_str(), "READ"));
+   if (!file || file->IsZombie())
+      throw std::invalid_argument("cannot open model file '" + path + "'");
+   return detail::ReadString(*file, "BookingOptions", path);
+}
+
+template <typename Architecture_t>
+std::unique_ptr<TDeepNet<Architecture_t>> LoadModel(const std::string &path)
+{
+   using Real = typename Architecture_t::Scalar_t;
+   std::unique_ptr<TFile> file(TFile::Open(path.c_str(), "READ"));
+   if (!file || file->IsZombie())
+      throw std::invalid_argument("cannot open model file '" + path + "'");
+   const TNetSpec spec = ParseBookingOptions(detail::ReadString(*file, "BookingOptions", path));
+   const size_t batchSize = std::stoul(detail::ReadString(*file, "BatchSize", path));
+   const size_t outputs = std::stoul(detail::ReadString(*file, "Outputs", path));
+   auto net = BuildDeepNet<Architecture_t>(spec, batchSize, outputs);
+   if (net->GetLayout() != detail::ReadString(*file, "Layout", path))
+      throw std::invalid_argument("model file '" + path + "': its layout does not match its booking options");
+   for (size_t l = 0; l < net->GetDepth(); ++l) {
+      auto &layer = net->GetLayerAt(l);
+      const std::string dir = detail::LayerDirectory(l, layer.GetLayout());
+      for (auto &named : layer.GetNamedWeights()) {
+         const std::string key = dir + "/" + named.first;
+         auto *m = dynamic_cast<TMatrixT<double> *>(file->Get(key.c_str()));
+         if (!m)
+            throw std::invalid_argument("model file '" + path + "' has no weight '" + key + "'");
+         auto &v = named.second;
+         if (size_t(m->GetNrows()) != v.rows || size_t(m->GetNcols()) != v.cols)
+            throw std::invalid_argument("model file '" + path + "': weight '" + key + "' has the wrong shape");
+         std::vector<Real> host(v.size());
+         for (size_t k = 0; k < host.size(); ++k)
+            host[k] = Real(m->GetMatrixArray()[k]);
+         Architecture_t::CopyFromHost(v, host.data(), host.size(), key);
+         delete m;
+      }
+   }
+   return net;
+}
+
+} // namespace tmva_lstm

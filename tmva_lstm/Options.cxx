@@ -1,0 +1,266 @@
+#include "Options.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <stdexcept>
+
+namespace tmva_lstm {
+
+namespace {
+
+std::vector<std::string> Split(const std::string &s, char sep)
+{
+   std::vector<std::string> parts;
+   size_t start = 0;
+   for (size_t k = 0; k <= s.size(); ++k)
+      if (k == s.size() || s[k] == sep) {
+         parts.push_back(s.substr(start, k - start));
+         start = k + 1;
+      }
+   return parts;
+}
+
+std::string Upper(std::string s)
+{
+   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+   return s;
+}
+
+[[noreturn]] void Fail(const std::string &what, const std::string &token)
+{
+   throw std::invalid_argument("booking options: " + what + " in '" + token + "'");
+}
+
+size_t ParseCount(const std::string &text, const std::string &token, bool allowZero = false)
+{
+   size_t used = 0;
+   unsigned long long value = 0;
+   try {
+      if (text.empty() || text[0] == '-' || text[0] == '+')
+         throw std::invalid_argument(text);
+      value = std::stoull(text, &used);
+   } catch (const std::exception &) {
+      Fail("expected a non-negative integer, got '" + text + "'", token);
+   }
+   if (used != text.size() || (!allowZero && value == 0))
+      Fail("expected a positive integer, got '" + text + "'", token);
+   return size_t(value);
+}
+
+double ParseNumber(const std::string &text, const std::string &token)
+{
+   size_t used = 0;
+   double value = 0;
+   try {
+      value = std::stod(text, &used);
+   } catch (const std::exception &) {
+      Fail("expected a number, got '" + text + "'", token);
+   }
+   if (used != text.size() || !std::isfinite(value))
+      Fail("expected a number, got '" + text + "'", token);
+   return value;
+}
+
+bool ParseFlag(const std::string &text, const std::string &token)
+{
+   if (text == "0" || Upper(text) == "FALSE")
+      return false;
+   if (text == "1" || Upper(text) == "TRUE")
+      return true;
+   Fail("expected 0 or 1, got '" + text + "'", token);
+}
+
+bool ParseActivation(const std::string &text, EActivationFunction &act)
+{
+   const std::string u = Upper(text);
+   if (u == "TANH")
+      act = EActivationFunction::kTanh;
+   else if (u == "SIGMOID")
+      act = EActivationFunction::kSigmoid;
+   else if (u == "RELU")
+      act = EActivationFunction::kRelu;
+   else if (u == "LINEAR" || u == "IDENTITY")
+      act = EActivationFunction::kIdentity;
+   else
+      return false;
+   return true;
+}
+
+TLayerSpec ParseLayer(const std::string &token)
+{
+   const std::vector<std::string> f = Split(token, '|');
+   const std::string kind = Upper(f[0]);
+   TLayerSpec spec{TLayerSpec::kDense, token};
+   if (kind == "LSTM") { // LSTM|state|input|time|rememberState|returnSequence
+      if (f.size() < 4 || f.size() > 6)
+         Fail("LSTM takes LSTM|stateSize|inputSize|timeSteps[|rememberState[|returnSequence]]", token);
+      spec.kind = TLayerSpec::kLSTM;
+      spec.stateSize = ParseCount(f[1], token), spec.inputSize = ParseCount(f[2], token);
+      spec.timeSteps = ParseCount(f[3], token);
+      spec.rememberState = f.size() > 4 && ParseFlag(f[4], token);
+      spec.returnSequence = f.size() > 5 && ParseFlag(f[5], token);
+   } else if (kind == "DENSE") { // DENSE|width|activation
+      if (f.size() != 3)
+         Fail("DENSE takes DENSE|width|activation", token);
+      spec.width = ParseCount(f[1], token);
+      if (!ParseActivation(f[2], spec.activation))
+         Fail("unknown activation '" + f[2] + "' (TANH, SIGMOID, RELU, LINEAR)", token);
+   } else if (kind == "RESHAPE") { // RESHAPE|FLAT (TMVA also writes RESHAPE|1|1|N|FLAT)
+      if (Upper(f.back()) != "FLAT")
+         Fail("only RESHAPE|FLAT is supported", token);
+      spec.kind = TLayerSpec::kReshape;
+   } else if (f.size() == 1 && ParseActivation(f[0], spec.activation)) {
+      spec.width = 0; // the output layer: as wide as the outputs
+   } else if (kind == "RNN" || kind == "GRU" || kind == "CONV" || kind == "MAXPOOL" || kind == "BNORM") {
+      Fail("layer type " + kind + " is not available in tmva-lstm", token);
+   } else {
+      Fail("unknown layer", token);
+   }
+   return spec;
+}
+
+TTrainingPhase ParsePhase(const std::string &text)
+{
+   TTrainingPhase phase;
+   for (const std::string &item : Split(text, ',')) {
+      const size_t eq = item.find('=');
+      if (eq == std::string::npos)
+         Fail("expected Key=Value", item);
+      const std::string key = Upper(item.substr(0, eq)), value = item.substr(eq + 1);
+      if (key == "LEARNINGRATE")
+         phase.learningRate = ParseNumber(value, item);
+      else if (key == "MOMENTUM")
+         phase.momentum = ParseNumber(value, item);
+      else if (key == "BATCHSIZE")
+         phase.batchSize = ParseCount(value, item);
+      else if (key == "MAXEPOCHS")
+         phase.maxEpochs = ParseCount(value, item);
+      else if (key == "CONVERGENCESTEPS")
+         phase.convergenceSteps = ParseCount(value, item);
+      else if (key == "OPTIMIZER") {
+         const std::string u = Upper(value);
+         if (u == "ADAM")
+            phase.optimizer = EOptimizer::kAdam;
+         else if (u == "SGD")
+            phase.optimizer = EOptimizer::kSGD;
+         else
+            Fail("unknown optimizer '" + value + "' (ADAM, SGD)", item);
+      } else if (key == "ADAM_BETA1")
+         phase.beta1 = ParseNumber(value, item);
+      else if (key == "ADAM_BETA2")
+         phase.beta2 = ParseNumber(value, item);
+      else if (key == "ADAM_EPSILON")
+         phase.epsilon = ParseNumber(value, item);
+      else if (key == "TESTREPETITIONS" || key == "REPETITIONS") // TMVA bookkeeping; one validation per epoch here
+         ParseCount(value, item, true);
+      else if (key == "REGULARIZATION") {
+         if (Upper(value) != "NONE")
+            Fail("regularization is not available in tmva-lstm (use Regularization=None)", item);
+      } else if (key == "WEIGHTDECAY") {
+         if (ParseNumber(value, item) != 0)
+            Fail("weight decay is not available in tmva-lstm (use WeightDecay=0)", item);
+      } else if (key == "DROPCONFIG") {
+         for (const std::string &p : Split(value, '+'))
+            if (ParseNumber(p, item) != 0)
+               Fail("dropout is not available in tmva-lstm (use DropConfig=0.0)", item);
+      } else
+         Fail("unknown training option '" + item.substr(0, eq) + "'", item);
+   }
+   if (!(phase.learningRate > 0))
+      Fail("LearningRate must be > 0", text);
+   return phase;
+}
+
+} // namespace
+
+TNetSpec ParseBookingOptions(const std::string &options)
+{
+   TNetSpec spec;
+   spec.options = options;
+   bool haveInput = false, haveLayout = false;
+   for (const std::string &option : Split(options, ':')) {
+      if (option.empty())
+         continue;
+      const size_t eq = option.find('=');
+      if (eq == std::string::npos) {
+         const std::string u = Upper(option); // TMVA's flags: help, verbose, silent
+         if (u == "H" || u == "!H" || u == "V" || u == "!V" || u == "SILENT" || u == "!SILENT")
+            continue;
+         Fail("expected Key=Value", option);
+      }
+      const std::string key = Upper(option.substr(0, eq)), value = option.substr(eq + 1);
+      if (key == "INPUTLAYOUT") { // time|input, or 1|time|input
+         std::vector<std::string> f = Split(value, '|');
+         if (f.size() == 3 && f[0] == "1")
+            f.erase(f.begin());
+         if (f.size() != 2)
+            Fail("InputLayout takes timeSteps|inputSize", option);
+         spec.timeSteps = ParseCount(f[0], option), spec.inputSize = ParseCount(f[1], option);
+         haveInput = true;
+      } else if (key == "BATCHLAYOUT") { // checked against the input layout after parsing
+         for (const std::string &f : Split(value, '|'))
+            ParseCount(f, option);
+      } else if (key == "LAYOUT") {
+         for (const std::string &token : Split(value, ','))
+            spec.layers.push_back(ParseLayer(token));
+         haveLayout = true;
+      } else if (key == "TRAININGSTRATEGY") {
+         for (const std::string &phase : Split(value, '|'))
+            spec.phases.push_back(ParsePhase(phase));
+      } else if (key == "ERRORSTRATEGY") {
+         const std::string u = Upper(value);
+         if (u == "CROSSENTROPY")
+            spec.loss = ELossFunction::kCrossEntropy;
+         else if (u == "SUMOFSQUARES")
+            spec.loss = ELossFunction::kMeanSquaredError;
+         else if (u == "MUTUALEXCLUSIVE")
+            spec.loss = ELossFunction::kSoftmaxCrossEntropy;
+         else
+            Fail("unknown ErrorStrategy '" + value + "' (CROSSENTROPY, SUMOFSQUARES, MUTUALEXCLUSIVE)", option);
+      } else if (key == "WEIGHTINITIALIZATION") {
+         const std::string u = Upper(value);
+         if (u == "XAVIER")
+            spec.init = EInitialization::kGlorotNormal;
+         else if (u == "XAVIERUNIFORM")
+            spec.init = EInitialization::kGlorotUniform;
+         else if (u == "GAUSS")
+            spec.init = EInitialization::kGauss;
+         else if (u == "UNIFORM")
+            spec.init = EInitialization::kUniform;
+         else if (u == "ZERO")
+            spec.init = EInitialization::kZero;
+         else
+            Fail("unknown WeightInitialization '" + value + "' (XAVIER, XAVIERUNIFORM, GAUSS, UNIFORM, ZERO)", option);
+      } else if (key == "ARCHITECTURE") {
+         const std::string u = Upper(value);
+         if (u != "CPU" && u != "GPU" && u != "STANDARD")
+            Fail("unknown Architecture '" + value + "' (CPU, GPU)", option);
+         spec.architecture = u == "STANDARD" ? "CPU" : u;
+      } else if (key == "RANDOMSEED") {
+         spec.seed = ParseCount(value, option, true);
+      } else if (key == "FORGETGATEBIAS") {
+         spec.forgetGateBias = ParseNumber(value, option);
+      } else if (key == "VALIDATIONSIZE") { // a fraction, or a percentage "20%"
+         const bool percent = !value.empty() && value.back() == '%';
+         const double v = ParseNumber(percent ? value.substr(0, value.size() - 1) : value, option);
+         spec.validationFraction = percent ? v / 100 : v;
+         if (!(spec.validationFraction > 0 && spec.validationFraction < 1))
+            Fail("ValidationSize must be between 0 and 1 (or 0% and 100%)", option);
+      } else if (key == "VARTRANSFORM") {
+         if (Upper(value) != "NONE")
+            Fail("variable transformations are not available in tmva-lstm (use VarTransform=None)", option);
+      } else {
+         Fail("unknown option '" + option.substr(0, eq) + "'", option);
+      }
+   }
+   if (!haveInput)
+      Fail("InputLayout=timeSteps|inputSize is required", options);
+   if (!haveLayout || spec.layers.empty())
+      Fail("Layout=... is required", options);
+   if (spec.phases.empty())
+      spec.phases.push_back(TTrainingPhase{});
+   return spec;
+}
+
+} // namespace tmva_lstm

@@ -1,0 +1,52 @@
+// TMVA booking strings (MethodDL's options) parsed into a network description, e.g.
+//   InputLayout=10|30:Layout=LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,LINEAR:
+//   TrainingStrategy=LearningRate=1e-3,Optimizer=ADAM,BatchSize=100,MaxEpochs=20,ConvergenceSteps=10
+#pragma once
+
+#include "Functions.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tmva_lstm {
+
+struct TLayerSpec {
+   enum EKind { kLSTM, kDense, kReshape } kind;
+   std::string token;    ///< as booked, for error messages
+   size_t stateSize = 0, inputSize = 0, timeSteps = 0; // LSTM
+   bool rememberState = false, returnSequence = false; // LSTM
+   size_t width = 0;     ///< DENSE; 0 = as many as the outputs (a bare "LINEAR", "SIGMOID", ...)
+   EActivationFunction activation = EActivationFunction::kIdentity;
+};
+
+/// One phase of TrainingStrategy (phases are separated by '|').
+struct TTrainingPhase {
+   double learningRate = 1e-3;
+   double momentum = 0.0;
+   EOptimizer optimizer = EOptimizer::kAdam;
+   size_t batchSize = 100;
+   size_t maxEpochs = 20;
+   size_t convergenceSteps = 10; ///< stop after this many epochs without a better validation loss
+   double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8; // Adam
+};
+
+struct TNetSpec {
+   std::string options; ///< the booking string as given
+   size_t timeSteps = 0, inputSize = 0;
+   std::vector<TLayerSpec> layers;
+   std::vector<TTrainingPhase> phases;
+   ELossFunction loss = ELossFunction::kCrossEntropy;
+   EInitialization init = EInitialization::kGlorotUniform;
+   std::string architecture = "CPU";
+   uint64_t seed = 1;
+   double forgetGateBias = 0;
+   double validationFraction = 0.2;
+
+   size_t GetInputCols() const { return timeSteps * inputSize; }
+};
+
+/// Throws std::invalid_argument quoting the offending token for anything unknown or malformed.
+TNetSpec ParseBookingOptions(const std::string &options);
+
+} // namespace tmva_lstm
