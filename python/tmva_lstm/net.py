@@ -1,0 +1,177 @@
+"""Net: a network booked from a TMVA option string (tmva_lstm::TDeepNet), trained and evaluated
+from NumPy arrays. The training loop, losses and optimizers are the C++ ones; Python only moves
+arrays across."""
+
+import numpy as np
+
+from . import _cpp
+
+_CTYPES = {np.dtype(np.float32): "float32", np.dtype(np.float64): "float64"}
+
+
+def _dtype_name(dtype):
+    dtype = np.dtype(dtype)
+    if dtype not in _CTYPES:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    return _CTYPES[dtype]
+
+
+def _arch_of(spec, dtype):
+    if spec.architecture == "GPU":
+        raise RuntimeError("Architecture=GPU: this build of tmva-lstm has no CUDA architecture; use Architecture=CPU")
+    return _cpp.architecture("cpu", _dtype_name(dtype))
+
+
+class Net:
+    """A network described by TMVA booking options, e.g.
+
+    InputLayout=10|30:Layout=LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,LINEAR:
+    TrainingStrategy=LearningRate=1e-3,Optimizer=ADAM,BatchSize=100,MaxEpochs=20
+
+    Inputs x are (n, T, D) (or (n, T·D)); targets y (n,) or (n, K); weights w (n,).
+    """
+
+    def __init__(self, options, n_outputs=1, dtype=np.float32, *, _net=None):
+        self.dtype = np.dtype(dtype)
+        self.options = options
+        self.spec = _cpp.call(_cpp.ns.ParseBookingOptions, options)
+        self._arch = _arch_of(self.spec, self.dtype)
+        batch_sizes = {phase.batchSize for phase in self.spec.phases}
+        if len(batch_sizes) != 1:
+            raise ValueError(f"booking options: every training phase needs the same BatchSize, got {sorted(batch_sizes)}")
+        self._net = _net if _net is not None else _cpp.call(_cpp.ns.BuildDeepNet[self._arch], self.spec,
+                                                            batch_sizes.pop(), int(n_outputs))
+        self.history = []
+
+    @classmethod
+    def load(cls, path, dtype=np.float32):
+        """A model saved by save() (or by a macro), with bit-identical predictions."""
+        options = _cpp.call(_cpp.ns.ReadModelOptions, str(path))
+        spec = _cpp.call(_cpp.ns.ParseBookingOptions, options)
+        net = _cpp.call(_cpp.ns.LoadModel[_arch_of(spec, dtype)], str(path))
+        return cls(options, dtype=dtype, _net=net)
+
+    # -- shapes --------------------------------------------------------------------------------
+    @property
+    def batch_size(self):
+        return self._net.GetBatchSize()
+
+    @property
+    def n_outputs(self):
+        return self._net.GetOutputCols()
+
+    @property
+    def layout(self):
+        return str(self._net.GetLayout())
+
+    def __repr__(self):
+        return f"Net({self.layout!r}, batch_size={self.batch_size}, dtype={self.dtype.name})"
+
+    # -- data across the boundary ---------------------------------------------------------------
+    def _dataset(self, x, y=None, w=None, name="x"):
+        """A C++ TDataSet from arrays (converted to the net's dtype; NaN/inf are refused in C++)."""
+        x = np.asarray(x)
+        if x.ndim < 2 or x[0].size != self._net.GetInputCols():
+            spec = self.spec
+            raise ValueError(f"{name} must have shape (n, {spec.timeSteps}, {spec.inputSize}), got {x.shape}")
+        n = len(x)
+        x = np.ascontiguousarray(x.reshape(n, -1), dtype=self.dtype)
+        K = self.n_outputs
+        y = np.zeros((n, K), self.dtype) if y is None else np.ascontiguousarray(y, dtype=self.dtype).reshape(len(y), -1)
+        if y.shape != (n, K):
+            raise ValueError(f"targets must have shape ({n},) or ({n}, {K}), got {y.shape}")
+        w = np.ones(n, self.dtype) if w is None else np.ascontiguousarray(w, dtype=self.dtype)
+        if w.shape != (n,):
+            raise ValueError(f"weights must have shape ({n},), got {w.shape}")
+        dataset = _cpp.ns.TDataSet[self._arch.Scalar_t](x.shape[1], K)
+        _cpp.call(dataset.Append, x, y, w, n)
+        return dataset
+
+    # -- training and inference -----------------------------------------------------------------
+    def fit(self, x, y, w=None, *, x_valid, y_valid, w_valid=None, seed=None, verbose=True):
+        """Every TrainingStrategy phase in turn; one progress line per epoch when verbose.
+        Returns the history: a list of dicts (phase, epoch, train_loss, valid_loss, seconds)."""
+        train = self._dataset(x, y, w)
+        valid = self._dataset(x_valid, y_valid, w_valid, name="x_valid")
+        seed = self.spec.seed if seed is None else int(seed)
+        for k, phase in enumerate(self.spec.phases):
+            records = _cpp.call(_cpp.ns.Train[self._arch], self._net, phase, train, valid, seed + k, bool(verbose))
+            self.history += [dict(phase=k, epoch=r.epoch, train_loss=r.trainLoss, valid_loss=r.validLoss,
+                                  seconds=r.seconds) for r in records]
+        return self.history
+
+    def predict(self, x):
+        """(n, K) predictions: probabilities for CROSSENTROPY/MUTUALEXCLUSIVE, values for SUMOFSQUARES."""
+        data = self._dataset(x)
+        out = _cpp.call(_cpp.ns.Predict[self._arch], self._net, data)
+        return np.array(out, dtype=self.dtype).reshape(data.GetNSamples(), self.n_outputs)
+
+    def loss(self, x, y, w=None):
+        """The weighted mean loss over a data set."""
+        return float(_cpp.call(_cpp.ns.EvaluateLoss[self._arch], self._net, self._dataset(x, y, w)))
+
+    def save(self, path):
+        """Write a ROOT file (weights under their true names, layout and options). Written to a
+        temporary file first, so a failed save leaves an existing model intact."""
+        _cpp.call(_cpp.ns.SaveModel[self._arch], self._net, self.options, str(path))
+
+    # -- one batch, for checking against the oracle ------------------------------------------------
+    def _matrix(self, array, name):
+        array = np.ascontiguousarray(array, dtype=self.dtype)
+        m = self._arch.Matrix_t(*(array.shape if array.ndim == 2 else (1, array.size)))
+        _cpp.call(self._arch.CopyFromHost, m.View(), array, array.size, name)
+        return m
+
+    def _to_numpy(self, view):
+        out = np.empty((view.rows, view.cols), dtype=self.dtype)
+        _cpp.call(self._arch.CopyToHost, out, out.size, view)
+        return out
+
+    def forward_batch(self, x):
+        """Raw network output (before σ/softmax) for one batch x (B, T·D)."""
+        self._x = self._matrix(np.reshape(x, (self.batch_size, -1)), "x")
+        _cpp.call(self._net.Forward, self._x)
+        return self._to_numpy(self._net.GetOutput().View())
+
+    def backward_batch(self, y, w):
+        """After forward_batch: the loss value, and every parameter gradient by name."""
+        Y, W = self._matrix(np.reshape(y, (self.batch_size, -1)), "y"), self._matrix(w, "w")
+        loss = float(_cpp.call(self._net.Loss, Y, W))
+        _cpp.call(self._net.Backward, Y, W)
+        return loss, {name: self._to_numpy(g.View()) for name, (_, g) in self._parameters().items()}
+
+    def _parameters(self):
+        params = {}
+        for l in range(self._net.GetDepth()):
+            layer = self._net.GetLayerAt(l)
+            kind = str(layer.GetLayout()).split("|")[0]
+            names = {"LSTM": ["W", "U", "b"], "DENSE": ["W", "b"]}.get(kind, [])
+            for name, p in zip(names, layer.GetParameters()):
+                params[f"layer{l}_{kind}/{name}"] = (p.value, p.gradient)
+        return params
+
+    @property
+    def weights(self):
+        """Every weight under its true name, as in the model file (e.g. layer0_LSTM/W_f)."""
+        out = {}
+        for l in range(self._net.GetDepth()):
+            layer = self._net.GetLayerAt(l)
+            kind = str(layer.GetLayout()).split("|")[0]
+            for named in layer.GetNamedWeights():
+                out[f"layer{l}_{kind}/{named.first}"] = self._to_numpy(named.second)
+        return out
+
+    @property
+    def parameters(self):
+        """Stacked parameters, e.g. layer0_LSTM/W (4H, D); assignable with set_parameter."""
+        return {name: self._to_numpy(v.View()) for name, (v, _) in self._parameters().items()}
+
+    def set_parameter(self, name, value):
+        params = self._parameters()
+        if name not in params:
+            raise KeyError(f"no parameter {name!r} (have {', '.join(params)})")
+        v = params[name][0]
+        value = np.asarray(value, dtype=self.dtype)
+        if value.size != v.GetNoElements():
+            raise ValueError(f"{name} must have {v.GetNrows()}x{v.GetNcols()} values, got shape {value.shape}")
+        _cpp.call(self._arch.CopyFromHost, v.View(), np.ascontiguousarray(value), value.size, name)
