@@ -1,6 +1,7 @@
-"""The tmva-lstm command."""
+"""The tmva-lstm command: gradcheck, demo, train, evaluate."""
 
 import argparse
+import os
 import sys
 
 DEFAULT_SHAPES = ["1,1,1,1", "4,3,5,7", "16,10,30,10", "2,8,4,200"]
@@ -36,6 +37,80 @@ def gradcheck(args):
     return 0 if ok else 1
 
 
+def _description(args):
+    from .data import Description
+
+    if args.array_branch:
+        steps = []
+    else:
+        steps = [args.step_branches.format(t=t) for t in range(args.time_steps)]
+    labels = [] if args.label_branch else [float(v) for v in args.tree_labels]
+    if not args.label_branch and len(labels) != len(args.trees):
+        raise SystemExit(f"tmva-lstm: --tree-labels needs one class per tree ({len(args.trees)} trees)")
+    return Description(trees=args.trees, time_steps=args.time_steps, input_size=args.input_size,
+                       tree_labels=labels, step_branches=steps, array_branch=args.array_branch or "",
+                       label_branch=args.label_branch or "", weight_branch=args.weight_branch or "")
+
+
+def _data_options(p, file_default=None):
+    p.add_argument("--file", default=file_default, required=file_default is None, help="ROOT file with the samples")
+    p.add_argument("--trees", nargs="+", default=["sgn", "bkg"], help="tree names (default: sgn bkg)")
+    p.add_argument("--tree-labels", nargs="+", default=["1", "0"], help="class of each tree (default: 1 0)")
+    p.add_argument("--label-branch", help="take the class from this branch instead of the tree")
+    p.add_argument("--weight-branch", help="per-entry weights")
+    p.add_argument("--step-branches", default="vars_time{t}",
+                   help="per-step branch names, {t} = step (default: vars_time{t})")
+    p.add_argument("--array-branch", help="one branch of T*D values instead of per-step branches")
+    p.add_argument("--time-steps", type=int, default=10)
+    p.add_argument("--input-size", type=int, default=30)
+    p.add_argument("--reader", choices=["root", "uproot"], default="root")
+    p.add_argument("--seed", type=int, default=1, help="split, shuffling (default: 1)")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+
+
+def _run_training(args, options, path):
+    from .workflow import format_metrics, train
+
+    print(f"tmva-lstm: training on {path}\n  booking: {options}")
+    net, results, seconds = train(path, _description(args), options, out_dir=args.out, reader=args.reader,
+                                  seed=args.seed, dtype=args.dtype)
+    print(f"  network: {net.layout}  ({len(net.history)} epochs, {seconds:.1f} s)")
+    print(format_metrics(results))
+    print(f"wrote {os.path.join(args.out, 'model.root')}, loss.png, roc.png, metrics.json")
+    return 0
+
+
+def demo(args):
+    from .data import make_tutorial_data
+    from .workflow import TUTORIAL_OPTIONS
+
+    if not os.path.exists(args.file):
+        print(f"tmva-lstm: making the tutorial data set {args.file} (2000 signal + 2000 background, seed {args.seed})")
+        make_tutorial_data(args.file, 2000, 2000, seed=args.seed)
+    return _run_training(args, TUTORIAL_OPTIONS, args.file)
+
+
+def train_command(args):
+    return _run_training(args, args.options, args.file)
+
+
+def evaluate_command(args):
+    from .data import READERS
+    from .net import Net
+    from .workflow import evaluate, format_metrics, load_splits
+
+    net = Net.load(args.model, dtype=args.dtype)
+    if args.split == "all":
+        parts = {"all": READERS[args.reader](args.file, _description(args))}
+    else:
+        splits = load_splits(args.file, _description(args), reader=args.reader, seed=args.seed,
+                             valid_fraction=net.spec.validationFraction)
+        parts = {args.split: splits[args.split]}
+    print(f"tmva-lstm: {args.model} ({net.layout}) on {args.file}")
+    print(format_metrics({name: evaluate(net, *arrays) for name, arrays in parts.items()}))
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="tmva-lstm", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -46,8 +121,33 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tolerance", type=float, help="default: 1e-10 for float64, 1e-4 for float32")
     p.set_defaults(run=gradcheck)
+
+    from .workflow import DEFAULT_DATA, TUTORIAL_OPTIONS
+
+    p = commands.add_parser("demo", help="the TMVA RNN tutorial: make data if absent, train, evaluate, save")
+    _data_options(p, file_default=DEFAULT_DATA)
+    p.add_argument("--out", default="out", help="model, plots and metrics go here (default: out)")
+    p.set_defaults(run=demo)
+
+    p = commands.add_parser("train", help="train a booked network on a ROOT file")
+    _data_options(p)
+    p.add_argument("--options", default=TUTORIAL_OPTIONS, help="TMVA booking options (default: the tutorial's)")
+    p.add_argument("--out", default="out", help="model, plots and metrics go here (default: out)")
+    p.set_defaults(run=train_command)
+
+    p = commands.add_parser("evaluate", help="evaluate a saved model on a ROOT file")
+    _data_options(p)
+    p.add_argument("--model", required=True, help="model file written by train/demo")
+    p.add_argument("--split", choices=["test", "valid", "train", "all"], default="test",
+                   help="which split of the file (same --seed as training), or all of it (default: test)")
+    p.set_defaults(run=evaluate_command)
+
     args = parser.parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (ValueError, TypeError, FileNotFoundError, RuntimeError) as e:
+        print(f"tmva-lstm {args.command}: error: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,37 @@
+"""PNG pictures with ROOT (batch mode): loss curves and the ROC curve."""
+
+import array
+
+from ._cpp import ROOT
+
+
+def _save(canvas, path):
+    canvas.SaveAs(str(path))
+    canvas.Close()
+
+
+def loss_curves(history, path):
+    """Training and validation loss per epoch."""
+    ROOT.gROOT.SetBatch(True)
+    epochs = array.array("d", range(1, len(history) + 1))
+    train = ROOT.TGraph(len(epochs), epochs, array.array("d", [h["train_loss"] for h in history]))
+    valid = ROOT.TGraph(len(epochs), epochs, array.array("d", [h["valid_loss"] for h in history]))
+    canvas = ROOT.TCanvas("loss", "loss", 800, 600)
+    frame = ROOT.TMultiGraph("losses", "Loss per epoch;epoch;loss")
+    for graph, colour, label in ((train, ROOT.kBlue, "training"), (valid, ROOT.kRed, "validation")):
+        graph.SetLineColor(colour), graph.SetMarkerColor(colour), graph.SetMarkerStyle(20), graph.SetTitle(label)
+        frame.Add(graph, "LP")
+    frame.Draw("A")
+    canvas.BuildLegend(0.6, 0.7, 0.88, 0.88)
+    _save(canvas, path)
+
+
+def roc(fpr, tpr, auc, path):
+    """Background rejection (1 − FPR) against signal efficiency (TPR), as TMVA draws it."""
+    ROOT.gROOT.SetBatch(True)
+    graph = ROOT.TGraph(len(tpr), array.array("d", tpr), array.array("d", 1 - fpr))
+    graph.SetTitle(f"ROC curve (AUC = {auc:.4f});signal efficiency;background rejection")
+    graph.SetLineColor(ROOT.kBlue), graph.SetLineWidth(2)
+    canvas = ROOT.TCanvas("roc", "roc", 800, 600)
+    graph.Draw("AL")
+    _save(canvas, path)

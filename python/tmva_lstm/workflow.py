@@ -1,0 +1,59 @@
+"""The main job, shared by `tmva-lstm demo|train|evaluate` and the example script: read samples
+from a ROOT file, split them, train a booked network, evaluate it, save the model and plots."""
+
+import json
+import os
+import time
+
+import numpy as np
+
+from . import data, metrics, plots
+from .net import Net
+
+# TMVA's RNN tutorial network (TMVA_RNN_Classification.C), on its data set.
+TUTORIAL_OPTIONS = ("!H:V:ErrorStrategy=CROSSENTROPY:VarTransform=None:WeightInitialization=XAVIERUNIFORM"
+                    ":RandomSeed=1:ValidationSize=20%:InputLayout=10|30"
+                    ":Layout=LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,LINEAR"
+                    ":TrainingStrategy=LearningRate=1e-3,Optimizer=ADAM,BatchSize=100,MaxEpochs=20,"
+                    "ConvergenceSteps=10")
+DEFAULT_DATA = os.path.join("data", "time_data_t10_d30.root")
+
+
+def load_splits(path, description, *, reader="root", seed=1, valid_fraction=0.2, test_fraction=0.2):
+    x, y, w = data.READERS[reader](path, description)
+    return data.split(x, y, w, test_fraction=test_fraction, valid_fraction=valid_fraction, seed=seed)
+
+
+def evaluate(net, x, y, w):
+    probability = net.predict(x)[:, 0]
+    return {"roc_auc": metrics.roc_auc(y, probability, w), "accuracy": metrics.accuracy(y, probability, w),
+            "loss": net.loss(x, y, w), "samples": int(len(y))}
+
+
+def format_metrics(results):
+    lines = [f"{'split':<8} {'samples':>8} {'ROC AUC':>8} {'accuracy':>9} {'loss':>8}"]
+    for split, m in results.items():
+        lines.append(f"{split:<8} {m['samples']:>8} {m['roc_auc']:>8.4f} {m['accuracy']:>9.4f} {m['loss']:>8.4f}")
+    return "\n".join(lines)
+
+
+def train(path, description, options, *, out_dir, reader="root", seed=1, dtype=np.float32, verbose=True):
+    """Train on `path`; writes model.root, loss.png, roc.png and metrics.json to out_dir."""
+    net = Net(options, n_outputs=1, dtype=dtype)
+    splits = load_splits(path, description, reader=reader, seed=seed, valid_fraction=net.spec.validationFraction)
+    x, y, w = splits["train"]
+    xv, yv, wv = splits["valid"]
+    start = time.perf_counter()
+    net.fit(x, y, w, x_valid=xv, y_valid=yv, w_valid=wv, seed=seed, verbose=verbose)
+    seconds = time.perf_counter() - start
+    results = {name: evaluate(net, *splits[name]) for name in ("train", "valid", "test")}
+    os.makedirs(out_dir, exist_ok=True)
+    net.save(os.path.join(out_dir, "model.root"))
+    plots.loss_curves(net.history, os.path.join(out_dir, "loss.png"))
+    xt, yt, wt = splits["test"]
+    fpr, tpr = metrics.roc_curve(yt, net.predict(xt)[:, 0], wt)
+    plots.roc(fpr, tpr, results["test"]["roc_auc"], os.path.join(out_dir, "roc.png"))
+    with open(os.path.join(out_dir, "metrics.json"), "w") as f:
+        json.dump({"file": str(path), "options": options, "seed": seed, "train_seconds": seconds,
+                   "epochs": len(net.history), "metrics": results}, f, indent=2)
+    return net, results, seconds
