@@ -19,6 +19,11 @@
 #pragma link C++ function tmva_lstm::ParseBookingOptions;
 #pragma link C++ function tmva_lstm::ReadModelOptions;
 #pragma link C++ function tmva_lstm::MakeTutorialData;
+#pragma link C++ function tmva_lstm::RocCurve;
+#pragma link C++ function tmva_lstm::Accuracy;
+#pragma link C++ function tmva_lstm::SplitIndices;
+#pragma link C++ class tmva_lstm::TRocCurve-;
+#pragma link C++ class tmva_lstm::TSplit-;
 
 #pragma link C++ class tmva_lstm::TLayerSpec-;
 #pragma link C++ class tmva_lstm::TTrainingPhase-;

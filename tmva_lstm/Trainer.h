@@ -27,6 +27,15 @@ struct TDataSet {
    TDataSet(size_t nInputCols, size_t nOutputCols) : inputCols(nInputCols), outputCols(nOutputCols) {}
    size_t GetNSamples() const { return w.size(); }
 
+   /// The samples at `index`, in that order.
+   TDataSet Subset(const std::vector<size_t> &index) const
+   {
+      TDataSet out(inputCols, outputCols);
+      for (size_t s : index)
+         out.Append(x.data() + s * inputCols, y.data() + s * outputCols, w.data() + s, 1);
+      return out;
+   }
+
    /// Append n samples; throws naming the first NaN/inf or a negative weight.
    void Append(const Real *xs, const Real *ys, const Real *ws, size_t n)
    {

@@ -140,13 +140,11 @@ READERS = {"root": read_root, "uproot": read_uproot}
 
 def split(x, y, w, *, test_fraction=0.2, valid_fraction=0.2, seed=1):
     """Shuffle with the seed, then test = test_fraction of all, validation = valid_fraction of the
-    rest, training = what remains. Returns {"train"|"valid"|"test": (x, y, w)}."""
-    n = len(y)
-    order = np.random.default_rng(seed).permutation(n)
-    n_test = int(round(test_fraction * n))
-    n_valid = int(round(valid_fraction * (n - n_test)))
-    parts = {"test": order[:n_test], "valid": order[n_test:n_test + n_valid], "train": order[n_test + n_valid:]}
-    for name, idx in parts.items():
-        if len(idx) == 0:
-            raise ValueError(f"the {name} split of {n} samples is empty")
-    return {name: (x[idx], y[idx], w[idx]) for name, idx in parts.items()}
+    rest, training = what remains (tmva_lstm::SplitIndices, as the macros split).
+    Returns {"train"|"valid"|"test": (x, y, w)}."""
+    parts = _cpp.call(_cpp.ns.SplitIndices, len(y), float(test_fraction), float(valid_fraction), int(seed))
+    out = {}
+    for name in ("train", "valid", "test"):
+        idx = np.array(getattr(parts, name), dtype=np.int64)
+        out[name] = (x[idx], y[idx], w[idx])
+    return out

@@ -51,8 +51,8 @@ def train(path, description, options, *, out_dir, reader="root", seed=1, dtype=n
     net.save(os.path.join(out_dir, "model.root"))
     plots.loss_curves(net.history, os.path.join(out_dir, "loss.png"))
     xt, yt, wt = splits["test"]
-    fpr, tpr = metrics.roc_curve(yt, net.predict(xt)[:, 0], wt)
-    plots.roc(fpr, tpr, results["test"]["roc_auc"], os.path.join(out_dir, "roc.png"))
+    fpr, tpr, auc = metrics.roc_curve(yt, net.predict(xt)[:, 0], wt)
+    plots.roc(fpr, tpr, auc, os.path.join(out_dir, "roc.png"))
     with open(os.path.join(out_dir, "metrics.json"), "w") as f:
         json.dump({"file": str(path), "options": options, "seed": seed, "train_seconds": seconds,
                    "epochs": len(net.history), "metrics": results}, f, indent=2)

@@ -1,0 +1,44 @@
+// Trains the TMVA RNN tutorial network on a ROOT file, in C++ only, through the compiled
+// library (loaded by ../rootlogon.C), and saves the model:
+//   root -l -b -q 'macros/train_lstm.C("data/time_data_t10_d30.root")'
+// Same booking string, split and training loop as `tmva-lstm train`.
+const char *kTutorialOptions =
+   "!H:V:ErrorStrategy=CROSSENTROPY:VarTransform=None:WeightInitialization=XAVIERUNIFORM:RandomSeed=1:"
+   "ValidationSize=20%:InputLayout=10|30:Layout=LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,LINEAR:"
+   "TrainingStrategy=LearningRate=1e-3,Optimizer=ADAM,BatchSize=100,MaxEpochs=20,ConvergenceSteps=10";
+
+int train_lstm(const char *file = "data/time_data_t10_d30.root", const char *model = "out/model_macro.root",
+               const char *options = kTutorialOptions, int seed = 1)
+{
+   using namespace tmva_lstm;
+   using Arch = TCpu<float>;
+   try {
+      const TNetSpec spec = ParseBookingOptions(options);
+      TSequenceTreeReader reader(file, TTreeDataDescription::Tutorial(spec.timeSteps, spec.inputSize));
+      const TDataSet<float> all = reader.ReadAll<float>();
+      const TSplit split = SplitIndices(all.GetNSamples(), 0.2, spec.validationFraction, seed);
+      const TDataSet<float> train = all.Subset(split.train), valid = all.Subset(split.valid),
+                            test = all.Subset(split.test);
+      std::cout << "samples: " << train.GetNSamples() << " train, " << valid.GetNSamples() << " validation, "
+                << test.GetNSamples() << " test" << std::endl;
+
+      auto net = BuildDeepNet<Arch>(spec, spec.phases[0].batchSize, 1);
+      std::cout << "network: " << net->GetLayout() << std::endl;
+      for (size_t k = 0; k < spec.phases.size(); ++k)
+         Train<Arch>(*net, spec.phases[k], train, valid, seed + k);
+
+      const std::vector<float> p = Predict<Arch>(*net, test);
+      const std::vector<double> score(p.begin(), p.end()), y(test.y.begin(), test.y.end()),
+         w(test.w.begin(), test.w.end());
+      const TRocCurve roc = RocCurve(y.data(), score.data(), w.data(), y.size());
+      std::printf("test: ROC AUC %.4f  accuracy %.4f  loss %.4f\n", roc.auc,
+                  Accuracy(y.data(), score.data(), w.data(), y.size()), EvaluateLoss<Arch>(*net, test));
+      gSystem->mkdir(gSystem->GetDirName(model), true);
+      SaveModel<Arch>(*net, options, model);
+      std::cout << "wrote " << model << std::endl;
+   } catch (const std::exception &e) {
+      Error("train_lstm", "%s", e.what());
+      return 1;
+   }
+   return 0;
+}
