@@ -86,7 +86,7 @@ public:
       return "LSTM|" + std::to_string(fStateSize) + "|" + std::to_string(fInputSize) + "|" + std::to_string(fTimeSteps) +
              "|" + std::to_string(int(fRememberState)) + "|" + std::to_string(int(fReturnSequence));
    }
-   std::vector<typename VGeneralLayer<Architecture_t>::TParameter> GetParameters() override
+   std::vector<TParameter<Matrix_t>> GetParameters() override
    {
       return {{&fW, &fdW}, {&fU, &fdU}, {&fB, &fdB}};
    }

@@ -123,9 +123,9 @@ public:
          layout += (layout.empty() ? "" : ",") + layer->GetLayout();
       return layout;
    }
-   std::vector<typename Layer_t::TParameter> GetParameters()
+   std::vector<TParameter<Matrix_t>> GetParameters()
    {
-      std::vector<typename Layer_t::TParameter> all;
+      std::vector<TParameter<Matrix_t>> all;
       for (auto &layer : fLayers)
          for (auto &p : layer->GetParameters())
             all.push_back(p);
@@ -199,7 +199,7 @@ public:
 private:
    EOptimizer fType;
    Scalar_t fLearningRate, fMomentum, fBeta1, fBeta2, fEpsilon;
-   std::vector<typename VGeneralLayer<Architecture_t>::TParameter> fParameters;
+   std::vector<TParameter<Matrix_t>> fParameters;
    std::vector<Matrix_t> fFirst, fSecond; // SGD: velocity; Adam: first and second moments
    size_t fStep = 0;
 };

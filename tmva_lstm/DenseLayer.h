@@ -53,7 +53,7 @@ public:
    {
       return "DENSE|" + std::to_string(fW.GetNrows()) + "|" + ActivationTmvaName(fF);
    }
-   std::vector<typename Base::TParameter> GetParameters() override { return {{&fW, &fdW}, {&fB, &fdB}}; }
+   std::vector<typename Base::Parameter_t> GetParameters() override { return {{&fW, &fdW}, {&fB, &fdB}}; }
    std::vector<std::pair<std::string, View_t>> GetNamedWeights() override
    {
       return {{"W", fW.View()}, {"b", fB.View()}};
@@ -90,7 +90,7 @@ public:
    size_t GetInputCols() const override { return fCols; }
    size_t GetOutputCols() const override { return fCols; }
    std::string GetLayout() const override { return "RESHAPE|FLAT"; }
-   std::vector<typename Base::TParameter> GetParameters() override { return {}; }
+   std::vector<typename Base::Parameter_t> GetParameters() override { return {}; }
    std::vector<std::pair<std::string, View_t>> GetNamedWeights() override { return {}; }
 
 private:

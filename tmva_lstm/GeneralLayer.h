@@ -8,17 +8,20 @@
 
 namespace tmva_lstm {
 
+/// A trainable parameter and its gradient, whole (what the optimizer steps).
+template <typename Matrix_t>
+struct TParameter {
+   Matrix_t *value;
+   Matrix_t *gradient;
+};
+
 template <typename Architecture_t>
 class VGeneralLayer {
 public:
    using Matrix_t = typename Architecture_t::Matrix_t;
    using View_t = typename Architecture_t::View_t;
 
-   /// A trainable parameter and its gradient, whole (what the optimizer steps).
-   struct TParameter {
-      Matrix_t *value;
-      Matrix_t *gradient;
-   };
+   using Parameter_t = TParameter<Matrix_t>;
 
    virtual ~VGeneralLayer() = default;
 
@@ -31,7 +34,7 @@ public:
    virtual size_t GetOutputCols() const = 0; ///< per sample
    /// The layer's booking token, e.g. "LSTM|10|30|10|0|1".
    virtual std::string GetLayout() const = 0;
-   virtual std::vector<TParameter> GetParameters() = 0;
+   virtual std::vector<Parameter_t> GetParameters() = 0;
    /// The weights under their true names (LSTM: W_i … U_o, b_i … b_o), as views of the parameters.
    virtual std::vector<std::pair<std::string, View_t>> GetNamedWeights() = 0;
    /// Start of an epoch: zero any state carried between batches.

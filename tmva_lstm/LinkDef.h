@@ -46,6 +46,10 @@
 
 #pragma link C++ class tmva_lstm::VGeneralLayer<tmva_lstm::TCpu<float> >-;
 #pragma link C++ class tmva_lstm::VGeneralLayer<tmva_lstm::TCpu<double> >-;
+#pragma link C++ class tmva_lstm::TParameter<tmva_lstm::TCpuMatrix<float> >-;
+#pragma link C++ class tmva_lstm::TParameter<tmva_lstm::TCpuMatrix<double> >-;
+#pragma link C++ class std::vector<tmva_lstm::TParameter<tmva_lstm::TCpuMatrix<float> > >-;
+#pragma link C++ class std::vector<tmva_lstm::TParameter<tmva_lstm::TCpuMatrix<double> > >-;
 #pragma link C++ class tmva_lstm::TBasicLSTMLayer<tmva_lstm::TCpu<float> >-;
 #pragma link C++ class tmva_lstm::TBasicLSTMLayer<tmva_lstm::TCpu<double> >-;
 #pragma link C++ class tmva_lstm::TDenseLayer<tmva_lstm::TCpu<float> >-;

@@ -67,3 +67,46 @@ def backward(dhs, cache, dh_T=None, dc_T=None):
         db += dz.sum(axis=0)
         dx[:, t] = dz @ W
     return {"dW": dW, "dU": dU, "db": db, "dx": dx, "dh0": dh_next, "dc0": dc_next}
+
+
+# -- the rest of a network: dense layers, losses, optimizer steps (DenseLayer.h, Cpu.cxx) ----------
+
+def dense_forward(x, W, b, activation="identity"):
+    f, _ = ACTIVATIONS[activation]
+    y = f(x @ W.T + b)
+    return y, (x, W, y, activation)
+
+
+def dense_backward(dy, cache):
+    x, W, y, activation = cache
+    _, df = ACTIVATIONS[activation]
+    dz = dy * df(y)
+    return {"dW": dz.T @ x, "db": dz.sum(axis=0), "dx": dz @ W}
+
+
+def loss(kind, o, y, w):
+    """Σ_b w_b ℓ_b / Σ_b w_b and ∂/∂o, for o, y (B, K) and w (B,)."""
+    B, K = o.shape
+    if kind == "mse":
+        per_sample, grad = ((o - y) ** 2).mean(axis=1), 2 * (o - y) / K
+    elif kind == "bce":  # on logits: softplus(o) − y·o
+        per_sample = (np.logaddexp(0, o) - y * o).mean(axis=1)
+        grad = (1 / (1 + np.exp(-o)) - y) / K
+    elif kind == "softmax_ce":
+        log_p = o - np.logaddexp.reduce(o, axis=1, keepdims=True)
+        per_sample = -(y * log_p).sum(axis=1)
+        grad = np.exp(log_p) * y.sum(axis=1, keepdims=True) - y
+    else:
+        raise ValueError(kind)
+    return (w * per_sample).sum() / w.sum(), grad * (w / w.sum())[:, None]
+
+
+def sgd_step(W, dW, V, lr, momentum):
+    V = momentum * V + dW
+    return W - lr * V, V
+
+
+def adam_step(W, dW, M, V, lr, beta1, beta2, eps, t):
+    M = beta1 * M + (1 - beta1) * dW
+    V = beta2 * V + (1 - beta2) * dW * dW
+    return W - lr * (M / (1 - beta1**t)) / (np.sqrt(V / (1 - beta2**t)) + eps), M, V
