@@ -33,7 +33,7 @@ inline void WriteString(const char *name, const std::string &value)
 }
 inline std::string ReadString(TFile &file, const char *name, const std::string &path)
 {
-   auto *object = dynamic_cast<TNamed *>(file.Get(name));
+   auto *object = file.Get<TNamed>(name);
    if (!object)
       throw std::invalid_argument("model file '" + path + "' has no '" + name + "' entry: not a tmva-lstm model");
    return object->GetTitle();
@@ -110,7 +110,7 @@ std::unique_ptr<TDeepNet<Architecture_t>> LoadModel(const std::string &path)
       const std::string dir = detail::LayerDirectory(l, layer.GetLayout());
       for (auto &named : layer.GetNamedWeights()) {
          const std::string key = dir + "/" + named.first;
-         auto *m = dynamic_cast<TMatrixT<double> *>(file->Get(key.c_str()));
+         auto *m = file->Get<TMatrixT<double>>(key.c_str());
          if (!m)
             throw std::invalid_argument("model file '" + path + "' has no weight '" + key + "'");
          auto &v = named.second;

@@ -9,6 +9,7 @@
 
 #include <TBranch.h>
 #include <TFile.h>
+#include <TKey.h>
 #include <TLeaf.h>
 #include <TTree.h>
 #include <TTreeReader.h>
@@ -64,9 +65,13 @@ public:
       if (!fFile || fFile->IsZombie())
          throw std::invalid_argument("cannot open ROOT file '" + fileName + "'");
       for (const std::string &name : desc.trees) {
-         auto *tree = dynamic_cast<TTree *>(fFile->Get(name.c_str()));
-         if (!tree)
+         TKey *key = fFile->GetKey(name.c_str());
+         if (!key)
             throw std::invalid_argument("ROOT file '" + fileName + "' has no tree '" + name + "'");
+         auto *tree = fFile->Get<TTree>(name.c_str()); // checks the class: no cast of a non-TTree
+         if (!tree)
+            throw std::invalid_argument("'" + name + "' in ROOT file '" + fileName + "' is a " + key->GetClassName() +
+                                        ", not a TTree");
          std::vector<std::string> branches = desc.stepBranches;
          if (!desc.arrayBranch.empty())
             branches.push_back(desc.arrayBranch);
@@ -79,6 +84,8 @@ public:
          fTrees.push_back(tree);
       }
    }
+
+   TSequenceTreeReader(TSequenceTreeReader &&) = delete; // holds the open file; one overload for PyROOT
 
    size_t GetNTrees() const { return fTrees.size(); }
    size_t GetEntries(size_t tree) const { return size_t(fTrees.at(tree)->GetEntries()); }

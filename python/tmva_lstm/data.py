@@ -92,6 +92,8 @@ def iterate_uproot(path, description, step_size=100_000):
             if name not in f:
                 raise ValueError(f"ROOT file '{path}' has no tree '{name}'")
             tree = f[name]
+            if not isinstance(tree, uproot.TTree):
+                raise ValueError(f"'{name}' in ROOT file '{path}' is a {tree.classname}, not a TTree")
             steps = list(description.step_branches) or [description.array_branch]
             width = D if description.step_branches else T * D
             scalars = [b for b in (description.label_branch, description.weight_branch) if b]

@@ -1,0 +1,78 @@
+"""TMVA booking strings: the same strings build the same network; bad tokens are quoted."""
+
+import numpy as np
+import pytest
+
+from tmva_lstm import Net, _cpp
+
+TUTORIAL = ("InputLayout=10|30:Layout=LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,LINEAR"
+            ":TrainingStrategy=LearningRate=1e-3,Optimizer=ADAM,BatchSize=100,MaxEpochs=20,ConvergenceSteps=10")
+
+
+def test_tutorial_string():
+    spec = _cpp.ns.ParseBookingOptions(TUTORIAL)
+    assert (spec.timeSteps, spec.inputSize) == (10, 30)
+    phase = spec.phases[0]
+    assert (phase.learningRate, phase.batchSize, phase.maxEpochs, phase.convergenceSteps) == (1e-3, 100, 20, 10)
+    assert phase.optimizer == _cpp.ns.EOptimizer.kAdam
+    net = Net(TUTORIAL)
+    assert net.layout == "LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,DENSE|1|LINEAR"
+    assert net.batch_size == 100
+    shapes = {k: v.shape for k, v in net.weights.items()}
+    assert shapes["layer0_LSTM/W_i"] == (10, 30) and shapes["layer0_LSTM/U_o"] == (10, 10)
+    assert shapes["layer0_LSTM/b_f"] == (1, 10) and shapes["layer2_DENSE/W"] == (64, 100)
+    assert shapes["layer3_DENSE/W"] == (1, 64)
+
+
+def test_tmva_flags_and_options_accepted():
+    net = Net("!H:V:ErrorStrategy=SUMOFSQUARES:VarTransform=None:WeightInitialization=XAVIER:Architecture=CPU"
+              ":RandomSeed=7:ValidationSize=25%:InputLayout=1|4|3:BatchLayout=8|4|3"
+              ":Layout=LSTM|5|3|4,DENSE|2|SIGMOID:ForgetGateBias=1"
+              ":TrainingStrategy=LearningRate=0.1,Momentum=0.9,Optimizer=SGD,BatchSize=8,TestRepetitions=1,"
+              "Regularization=None,WeightDecay=0,DropConfig=0.0+0.0|LearningRate=0.01,BatchSize=8", n_outputs=2)
+    assert net.spec.validationFraction == 0.25 and net.spec.seed == 7 and len(net.spec.phases) == 2
+    assert net.spec.phases[0].optimizer == _cpp.ns.EOptimizer.kSGD
+    np.testing.assert_array_equal(net.weights["layer0_LSTM/b_f"], np.ones((1, 5)))
+    np.testing.assert_array_equal(net.weights["layer0_LSTM/b_i"], np.zeros((1, 5)))
+
+
+def test_same_seed_same_network():
+    a, b = Net(TUTORIAL + ":RandomSeed=3"), Net(TUTORIAL + ":RandomSeed=3")
+    for name, value in a.weights.items():
+        np.testing.assert_array_equal(value, b.weights[name])
+    assert not np.array_equal(a.weights["layer0_LSTM/W_i"], Net(TUTORIAL + ":RandomSeed=4").weights["layer0_LSTM/W_i"])
+
+
+@pytest.mark.parametrize("options, quoted", [
+    ("InputLayout=10|30:Layout=LSTM|10|30|10|0|1,FOO|3", "'FOO|3'"),
+    ("InputLayout=10|30:Layout=LSTM|10|30|x|0|1,LINEAR", "'x'"),
+    ("InputLayout=10|30:Layout=LSTM|10|30|10|2|1,LINEAR", "'2'"),
+    ("InputLayout=10|30:Layout=DENSE|64|SOFTSIGN,LINEAR", "'SOFTSIGN'"),
+    ("InputLayout=10|30:Layout=DENSE|0|TANH,LINEAR", "'DENSE|0|TANH'"),
+    ("InputLayout=10|30:Layout=GRU|10|30|10|0|1,LINEAR", "'GRU|10|30|10|0|1'"),
+    ("InputLayout=10|30:Layout=LINEAR:Colour=blue", "'Colour'"),
+    ("InputLayout=10|30:Layout=LINEAR:TrainingStrategy=LearningRate=fast", "'fast'"),
+    ("InputLayout=10|30:Layout=LINEAR:TrainingStrategy=Optimizer=RMSPROP", "'RMSPROP'"),
+    ("InputLayout=10|30:Layout=LINEAR:TrainingStrategy=Speed=3", "'Speed'"),
+    ("InputLayout=10|30:Layout=LINEAR:ErrorStrategy=HINGE", "'HINGE'"),
+    ("InputLayout=10:Layout=LINEAR", "'InputLayout=10'"),
+    ("Layout=LINEAR", "InputLayout"),
+    ("InputLayout=10|30:Layout=LINEAR:garbage", "'garbage'"),
+    ("InputLayout=10|30:Layout=LINEAR:VarTransform=N", "'VarTransform=N'"),
+])
+def test_malformed_tokens_are_quoted(options, quoted):
+    with pytest.raises(ValueError, match="booking options") as e:
+        Net(options)
+    assert quoted in str(e.value)
+
+
+def test_layers_that_do_not_chain():
+    with pytest.raises(ValueError, match=r"does not match the 300 values.*'LSTM\|10\|20\|10\|0\|1'"):
+        Net("InputLayout=10|30:Layout=LSTM|10|20|10|0|1,LINEAR")
+    with pytest.raises(ValueError, match=r"last layer 'DENSE\|3\|TANH' has 3 outputs, the data 1"):
+        Net("InputLayout=10|30:Layout=LSTM|10|30|10|0|0,DENSE|3|TANH")
+
+
+def test_gpu_without_cuda_build():
+    with pytest.raises(RuntimeError, match="Architecture=GPU.*no CUDA"):
+        Net(TUTORIAL + ":Architecture=GPU")

@@ -1,0 +1,134 @@
+"""Reading sequences from ROOT files: the ROOT and uproot readers agree, layouts, chunks, errors."""
+
+import awkward as ak
+import numpy as np
+import pytest
+import uproot
+
+from tmva_lstm import data
+
+READERS = [data.read_root, data.read_uproot]
+
+
+def test_tutorial_data_is_reproducible_and_filled(tutorial_file, tmp_path):
+    again = tmp_path / "again.root"
+    data.make_tutorial_data(str(again), 150, 150, seed=3)
+    d = data.Description.tutorial()
+    x1, y1, _ = data.read_uproot(tutorial_file, d)
+    x2, y2, _ = data.read_uproot(str(again), d)
+    np.testing.assert_array_equal(x1, x2)
+    assert x1.shape == (300, 10, 30) and y1.sum() == 150
+    assert np.all(x1.std(axis=0) > 1)  # all 30 features of every step carry data
+    data.make_tutorial_data(str(again), 150, 150, seed=4)
+    assert not np.array_equal(data.read_uproot(str(again), d)[0], x1)
+    # signal (cos-modulated) and background (sin-modulated) differ on average at the first step
+    x, y = x1, y1
+    assert abs(x[y == 1, 0].mean() - x[y == 0, 0].mean()) < 5
+
+
+def test_readers_identical(tutorial_file):
+    d = data.Description.tutorial()
+    (xr, yr, wr), (xu, yu, wu) = data.read_root(tutorial_file, d), data.read_uproot(tutorial_file, d)
+    assert xr.dtype == xu.dtype == np.float32
+    np.testing.assert_array_equal(xr, xu)
+    np.testing.assert_array_equal(yr, yu)
+    np.testing.assert_array_equal(wr, wu)
+
+
+@pytest.mark.parametrize("iterate", [data.iterate_root, data.iterate_uproot])
+def test_chunks_concatenate_to_the_whole(tutorial_file, iterate):
+    d = data.Description.tutorial()
+    chunks = list(iterate(tutorial_file, d, step_size=64))
+    assert max(len(c[1]) for c in chunks) == 64 and len(chunks) == 2 * 3  # 150 = 64 + 64 + 22, per tree
+    x = np.concatenate([c[0] for c in chunks])
+    np.testing.assert_array_equal(x, data.read_root(tutorial_file, d)[0])
+
+
+@pytest.fixture(scope="module")
+def general_file(tmp_path_factory):
+    """One tree, one fixed-size array branch of T·D floats, an int label branch, a weight branch."""
+    rng = np.random.default_rng(0)
+    path = str(tmp_path_factory.mktemp("general") / "general.root")
+    x = rng.normal(size=(50, 4 * 3)).astype(np.float32)
+    with uproot.recreate(path) as f:  # mktree: TTrees (a plain dict would make an RNTuple)
+        f.mktree("events", {"seq": (np.float32, (12,)), "label": np.int32, "weight": np.float64})
+        f["events"].extend({"seq": x, "label": rng.integers(0, 2, 50).astype(np.int32),
+                            "weight": rng.uniform(0.5, 2, 50)})
+        f.mktree("jagged", {"seq": "var * float32"})
+        f["jagged"].extend({"seq": ak.Array([list(r) for r in x[:5]] + [[1.0, 2.0]])})
+        f["ntuple"] = {"seq": x}
+    return path, x
+
+
+@pytest.mark.parametrize("read", READERS)
+def test_array_branch_label_and_weight(general_file, read):
+    path, x = general_file
+    d = data.Description(trees=["events"], time_steps=4, input_size=3, array_branch="seq",
+                         label_branch="label", weight_branch="weight")
+    xs, y, w = read(path, d)
+    np.testing.assert_array_equal(xs, x.reshape(50, 4, 3))
+    with uproot.open(path) as f:
+        np.testing.assert_array_equal(y, f["events"]["label"].array(library="np"))
+        np.testing.assert_allclose(w, f["events"]["weight"].array(library="np"), rtol=1e-7)
+
+
+@pytest.mark.parametrize("read", READERS)
+def test_wrong_vector_length(general_file, read):
+    path, _ = general_file
+    d = data.Description(trees=["jagged"], tree_labels=[1], time_steps=4, input_size=3, array_branch="seq")
+    with pytest.raises(ValueError, match=r"tree 'jagged' entry 5 branch 'seq': 2 values, expected 12"):
+        read(path, d)
+
+
+@pytest.mark.parametrize("read", READERS)
+def test_missing_file_tree_branch(tutorial_file, read, tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere.root"):
+        read(str(tmp_path / "nowhere.root"), data.Description.tutorial())
+    d = data.Description.tutorial()
+    d.trees = ["sgn", "signal"]
+    with pytest.raises(ValueError, match="has no tree 'signal'"):
+        read(tutorial_file, d)
+    with pytest.raises(ValueError, match="has no branch 'vars_time10'"):
+        read(tutorial_file, data.Description.tutorial(time_steps=11))
+
+
+@pytest.mark.parametrize("read", READERS)
+def test_not_a_ttree(general_file, read):
+    d = data.Description(trees=["ntuple"], tree_labels=[0], time_steps=4, input_size=3, array_branch="seq")
+    with pytest.raises(ValueError, match="'ntuple' in ROOT file .* is a ROOT::RNTuple, not a TTree"):
+        read(general_file[0], d)
+
+
+@pytest.mark.parametrize("read", READERS)
+def test_nan_in_data(tmp_path, read):
+    path = str(tmp_path / "nan.root")
+    x = np.ones((3, 6), np.float32)
+    x[2, 4] = np.nan
+    with uproot.recreate(path) as f:
+        f.mktree("t", {"seq": (np.float32, (6,))})
+        f["t"].extend({"seq": x})
+    d = data.Description(trees=["t"], tree_labels=[0], time_steps=2, input_size=3, array_branch="seq")
+    with pytest.raises(ValueError, match=r"entry 2.*NaN"):
+        read(path, d)
+
+
+@pytest.mark.parametrize("read", READERS)
+def test_empty_tree(tmp_path, read):
+    path = str(tmp_path / "empty.root")
+    with uproot.recreate(path) as f:
+        f.mktree("t", {"seq": (np.float32, (6,))})
+    d = data.Description(trees=["t"], tree_labels=[0], time_steps=2, input_size=3, array_branch="seq")
+    with pytest.raises(ValueError, match="no entries in the trees t"):
+        read(path, d)
+
+
+def test_split_is_seeded_and_disjoint():
+    x, y, w = np.arange(100.0)[:, None], np.arange(100.0), np.ones(100)
+    a, b = data.split(x, y, w, seed=5), data.split(x, y, w, seed=5)
+    for name in ("train", "valid", "test"):
+        np.testing.assert_array_equal(a[name][1], b[name][1])
+    assert [len(a[n][1]) for n in ("train", "valid", "test")] == [64, 16, 20]
+    assert sorted(np.concatenate([a[n][1] for n in a])) == list(range(100))
+    assert not np.array_equal(data.split(x, y, w, seed=6)["test"][1], a["test"][1])
+    with pytest.raises(ValueError, match="empty"):
+        data.split(x[:2], y[:2], w[:2])
