@@ -1,0 +1,158 @@
+"""Training, model files, the command line and the ROOT macros."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tmva_lstm import Net, data
+from tmva_lstm.cli import main
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMALL = ("InputLayout=10|30:Layout=LSTM|6|30|10|0|1,RESHAPE|FLAT,DENSE|8|TANH,LINEAR:RandomSeed=2"
+         ":TrainingStrategy=LearningRate=1e-2,Optimizer=ADAM,BatchSize=32,MaxEpochs=4,ConvergenceSteps=10")
+
+
+@pytest.fixture(scope="module")
+def splits(tutorial_file):
+    x, y, w = data.read_uproot(tutorial_file, data.Description.tutorial())
+    return data.split(x, y, w, seed=1)
+
+
+def fit(splits, options=SMALL, **kwargs):
+    net = Net(options, **kwargs)
+    (x, y, w), (xv, yv, wv) = splits["train"], splits["valid"]
+    net.fit(x, y, w, x_valid=xv, y_valid=yv, w_valid=wv)
+    return net
+
+
+def test_training_lowers_the_loss_and_prints_a_line_per_epoch(splits, capfd):
+    net = Net(SMALL)
+    before = net.loss(*splits["valid"])
+    (x, y, w), (xv, yv, wv) = splits["train"], splits["valid"]
+    history = net.fit(x, y, w, x_valid=xv, y_valid=yv, w_valid=wv)
+    out = capfd.readouterr().out
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
+    assert len([line for line in out.splitlines() if line.startswith("epoch")]) == 4
+    assert "train loss" in out and "valid loss" in out
+    assert min(h["valid_loss"] for h in history) < before
+    assert net.loss(*splits["valid"]) == pytest.approx(min(h["valid_loss"] for h in history), rel=1e-6)
+
+
+def test_same_seed_same_result(splits):
+    a, b = fit(splits), fit(splits)
+    assert [h["train_loss"] for h in a.history] == [h["train_loss"] for h in b.history]
+    np.testing.assert_array_equal(a.predict(splits["test"][0]), b.predict(splits["test"][0]))
+
+
+def test_early_stopping(splits):
+    options = SMALL.replace("LearningRate=1e-2", "LearningRate=3").replace("MaxEpochs=4", "MaxEpochs=50") \
+                   .replace("ConvergenceSteps=10", "ConvergenceSteps=2")
+    try:
+        net = fit(splits, options)
+    except RuntimeError as e:  # a diverging run may also end with a non-finite loss, named as such
+        assert "validation loss became" in str(e)
+        return
+    assert len(net.history) < 50
+
+
+def test_predictions_for_any_number_of_samples(splits):
+    net = Net(SMALL)
+    x = splits["test"][0]
+    p = net.predict(x)
+    assert p.shape == (len(x), 1) and np.all((p > 0) & (p < 1))
+    np.testing.assert_array_equal(net.predict(x[:5]), p[:5])  # padding of a partial batch changes nothing
+
+
+def test_save_load_bit_identical(splits, tmp_path):
+    net = fit(splits)
+    path = tmp_path / "model.root"
+    net.save(path)
+    loaded = Net.load(path)
+    assert loaded.layout == net.layout and loaded.options == net.options
+    x = splits["test"][0]
+    assert np.array_equal(loaded.predict(x), net.predict(x))
+    for name, value in net.weights.items():
+        np.testing.assert_array_equal(loaded.weights[name], value)
+    import uproot
+
+    with uproot.open(path) as f:  # true names, readable without tmva-lstm
+        assert {"layer0_LSTM/W_f", "layer0_LSTM/U_o", "layer0_LSTM/b_i", "layer2_DENSE/W"} <= set(
+            k.split(";")[0] for k in f.keys(recursive=True))
+
+
+def test_failed_save_keeps_the_previous_model(splits, tmp_path):
+    net = fit(splits)
+    path = tmp_path / "model.root"
+    net.save(path)
+    before = path.read_bytes()
+    blocker = f"{path}.tmp{os.getpid()}"  # a non-empty directory where the temporary file would go
+    os.mkdir(blocker)
+    open(os.path.join(blocker, "keep"), "w").close()
+    with pytest.raises(RuntimeError, match="cannot write model file"):
+        Net(SMALL).save(path)
+    assert path.read_bytes() == before
+    assert np.array_equal(Net.load(path).predict(splits["test"][0]), net.predict(splits["test"][0]))
+
+
+def test_load_errors(tmp_path, tutorial_file):
+    with pytest.raises(ValueError, match="cannot open model file"):
+        Net.load(tmp_path / "missing.root")
+    with pytest.raises(ValueError, match="has no 'BookingOptions' entry: not a tmva-lstm model"):
+        Net.load(tutorial_file)
+
+
+def test_bad_training_input(splits):
+    net = Net(SMALL)
+    (x, y, w), (xv, yv, _) = splits["train"], splits["valid"]
+    x = x.copy()
+    x[3, 2, 1] = np.inf
+    with pytest.raises(ValueError, match="an input value of sample 3 is inf"):
+        net.fit(x, y, w, x_valid=xv, y_valid=yv)
+    with pytest.raises(ValueError, match=r"x must have shape \(n, 10, 30\)"):
+        net.fit(x[:, :5], y, w, x_valid=xv, y_valid=yv)
+    with pytest.raises(ValueError, match="targets must have shape"):
+        net.fit(splits["train"][0], y[:-1], x_valid=xv, y_valid=yv)
+
+
+def test_cli_demo_train_evaluate(tmp_path, capsys):
+    path = str(tmp_path / "data" / "tutorial.root")
+    out = str(tmp_path / "out")
+    assert main(["demo", "--file", path, "--out", out]) == 0
+    text = capsys.readouterr().out
+    assert "making the tutorial data set" in text and "ROC AUC" in text
+    for name in ("model.root", "loss.png", "roc.png", "metrics.json"):
+        assert os.path.getsize(os.path.join(out, name)) > 0
+    with open(os.path.join(out, "metrics.json")) as f:
+        metrics = json.load(f)["metrics"]
+    assert metrics["test"]["roc_auc"] > 0.7  # the tutorial network separates the two classes
+    assert main(["evaluate", "--model", os.path.join(out, "model.root"), "--file", path]) == 0
+    assert f"{metrics['test']['roc_auc']:.4f}" in capsys.readouterr().out
+    assert main(["train", "--file", path, "--options", SMALL, "--reader", "uproot", "--out", out]) == 0
+    assert main(["train", "--file", path, "--options", SMALL.replace("LSTM|", "LSMT|"), "--out", out]) == 1
+    assert "unknown layer in 'LSMT|6|30|10|0|1'" in capsys.readouterr().err
+    assert main(["train", "--file", str(tmp_path / "none.root"), "--out", out]) == 1
+    assert "none.root" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("root", path=os.path.dirname(sys.executable)) is None,
+                    reason="the root command of the ROOT wheel is not installed beside this Python")
+def test_macros_train_in_cpp(tmp_path):
+    """make_dataset.C and train_lstm.C through the root command, loaded by rootlogon.C."""
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    path, model = str(tmp_path / "d.root"), str(tmp_path / "m.root")
+    run = lambda macro: subprocess.run(["root", "-l", "-b", "-q", macro], cwd=REPO, env=env,  # noqa: E731
+                                       capture_output=True, text=True, timeout=600)
+    made = run(f'macros/make_dataset.C("{path}", 150, 150, 3)')
+    assert made.returncode == 0 and "wrote" in made.stdout, made.stdout + made.stderr
+    trained = run(f'macros/train_lstm.C("{path}", "{model}")')
+    assert trained.returncode == 0 and "test: ROC AUC" in trained.stdout, trained.stdout + trained.stderr
+    # the macro's model loads in Python
+    x, y, w = data.read_root(path, data.Description.tutorial())
+    assert Net.load(model).predict(x).shape == (300, 1)
+    failed = run(f'macros/train_lstm.C("{tmp_path}/missing.root", "{model}")')
+    assert "cannot open ROOT file" in failed.stdout + failed.stderr
