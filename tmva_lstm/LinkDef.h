@@ -29,6 +29,7 @@
 #pragma link C++ class tmva_lstm::TTrainingPhase-;
 #pragma link C++ class tmva_lstm::TNetSpec-;
 #pragma link C++ class tmva_lstm::TEpochRecord-;
+#pragma link C++ class tmva_lstm::TEpochShuffler-;
 #pragma link C++ class std::vector<tmva_lstm::TEpochRecord>-;
 #pragma link C++ class tmva_lstm::TTreeDataDescription-;
 #pragma link C++ class tmva_lstm::TSequenceTreeReader-;

@@ -62,6 +62,22 @@ struct TEpochRecord {
    double trainLoss, validLoss, seconds;
 };
 
+/// The sample order of each epoch: 0 … n−1 shuffled again every epoch from one seeded stream.
+/// (Public so that a comparison can feed another framework the very same minibatches.)
+class TEpochShuffler {
+public:
+   TEpochShuffler(size_t n, uint64_t seed) : fRng(seed), fIndex(n) { std::iota(fIndex.begin(), fIndex.end(), size_t(0)); }
+   const std::vector<size_t> &Next()
+   {
+      std::shuffle(fIndex.begin(), fIndex.end(), fRng);
+      return fIndex;
+   }
+
+private:
+   std::mt19937_64 fRng;
+   std::vector<size_t> fIndex;
+};
+
 /// Runs batches of a data set through the net: rows `index[first … first+B)`; a last partial
 /// batch is padded with zero-weight copies of its first row (they add nothing to loss or gradient).
 template <typename Architecture_t>
@@ -164,9 +180,7 @@ std::vector<TEpochRecord> Train(TDeepNet<Architecture_t> &net, const TTrainingPh
       throw std::invalid_argument("Train: the phase's BatchSize differs from the network's batch size");
    TOptimizer<Architecture_t> optimizer(net, phase.optimizer, phase.learningRate, phase.momentum, phase.beta1,
                                         phase.beta2, phase.epsilon);
-   std::mt19937_64 rng(seed);
-   std::vector<size_t> index(train.GetNSamples());
-   std::iota(index.begin(), index.end(), size_t(0));
+   TEpochShuffler shuffler(train.GetNSamples(), seed);
    TBatchLoader<Architecture_t> loader(train, net.GetBatchSize());
 
    auto parameters = net.GetParameters();
@@ -178,7 +192,7 @@ std::vector<TEpochRecord> Train(TDeepNet<Architecture_t> &net, const TTrainingPh
    std::vector<TEpochRecord> history;
    for (size_t epoch = 1; epoch <= phase.maxEpochs && sinceBest < phase.convergenceSteps; ++epoch) {
       const auto start = std::chrono::steady_clock::now();
-      std::shuffle(index.begin(), index.end(), rng);
+      const std::vector<size_t> &index = shuffler.Next();
       net.ResetState();
       double total = 0, weight = 0;
       for (size_t first = 0; first < index.size(); first += net.GetBatchSize()) {
