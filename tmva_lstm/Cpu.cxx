@@ -102,6 +102,7 @@ void CellForward(TMatrixView<Real> gates, const Real *b, TMatrixView<const Real>
       Real *z = gates.row(r);
       const Real *cp = cPrev.row(r);
       Real *ct = c.row(r), *ht = h.row(r);
+#pragma omp simd
       for (size_t j = 0; j < H; ++j) {
          const Real i = FGate::f(z[j] + b[j]);
          const Real f = FGate::f(z[H + j] + b[H + j]);
@@ -123,6 +124,7 @@ void CellBackward(TMatrixView<Real> gates, TMatrixView<const Real> cPrev, TMatri
       Real *z = gates.row(r);
       const Real *cp = cPrev.row(r), *ct = c.row(r), *dy = dY.data ? dY.row(r) : nullptr, *dhn = dhNext.row(r);
       Real *dcn = dcNext.row(r);
+#pragma omp simd
       for (size_t j = 0; j < H; ++j) {
          const Real i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j];
          const Real dh = (dy ? dy[j] : Real(0)) + dhn[j];
@@ -177,6 +179,7 @@ template <typename Real>
 void TCpu<Real>::ActivationForward(EActivationFunction f, View_t A)
 {
    DispatchActivation(f, [&](auto F) {
+#pragma omp simd
       for (size_t k = 0; k < A.size(); ++k)
          A.data[k] = decltype(F)::f(A.data[k]);
    });

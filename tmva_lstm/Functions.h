@@ -3,7 +3,10 @@
 // backward pass needs only the stored gate values, never the pre-activations.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -22,6 +25,52 @@ enum class ELossFunction {
 
 enum class EOptimizer { kSGD, kAdam };
 
+/// exp(x) in plain arithmetic, so that loops over it vectorise (std::exp is an opaque call).
+/// Cephes' method: x = n ln2 + r, |r| ≤ ln2/2, exp(r) by a polynomial (float) or a rational
+/// function (double), 2^n built in the exponent bits. Within 2 ulp of std::exp; the argument
+/// is clamped to the range where the result is a normal number.
+inline float Exp(float x)
+{
+   x = std::min(std::max(x, -87.33f), 88.0f);
+   const float shift = 12582912.f;                  // 1.5·2^23: adding it rounds to an integer
+   const float t = x * 1.44269504088896341f + shift; // x / ln2
+   const float n = t - shift;
+   const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f; // x − n ln2, ln2 in two parts
+   float p = 1.9875691500e-4f;
+   p = p * r + 1.3981999507e-3f;
+   p = p * r + 8.3334519073e-3f;
+   p = p * r + 4.1665795894e-2f;
+   p = p * r + 1.6666665459e-1f;
+   p = p * r + 5.0000001201e-1f;
+   p = p * r * r + r + 1.0f;
+   int32_t bits;
+   std::memcpy(&bits, &t, sizeof bits);                       // low mantissa bits of t hold n
+   const int32_t scale = (bits - 0x4B400000 + 127) << 23;     // the float 2^n
+   float two_n;
+   std::memcpy(&two_n, &scale, sizeof two_n);
+   return p * two_n;
+}
+
+inline double Exp(double x)
+{
+   x = std::min(std::max(x, -708.0), 709.0);
+   const double shift = 6755399441055744.0; // 1.5·2^52
+   const double t = x * 1.4426950408889634074 + shift;
+   const double n = t - shift;
+   const double r = (x - n * 6.93145751953125e-1) - n * 1.42860682030941723212e-6;
+   const double rr = r * r;
+   const double px = r * ((1.26177193074810590878e-4 * rr + 3.02994407707441961300e-2) * rr + 9.99999999999999999910e-1);
+   const double qx = ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr + 2.27265548208155028766e-1) * rr +
+                     2.00000000000000000009e0;
+   const double e = 1.0 + 2.0 * px / (qx - px);
+   int64_t bits;
+   std::memcpy(&bits, &t, sizeof bits);
+   const int64_t scale = (bits - 0x4338000000000000LL + 1023) << 52;
+   double two_n;
+   std::memcpy(&two_n, &scale, sizeof two_n);
+   return e * two_n;
+}
+
 struct Identity {
    template <typename Real> static Real f(Real z) { return z; }
    template <typename Real> static Real dfFromY(Real) { return Real(1); }
@@ -31,11 +80,11 @@ struct Relu {
    template <typename Real> static Real dfFromY(Real y) { return y > Real(0) ? Real(1) : Real(0); }
 };
 struct Sigmoid {
-   template <typename Real> static Real f(Real z) { return Real(1) / (Real(1) + std::exp(-z)); }
+   template <typename Real> static Real f(Real z) { return Real(1) / (Real(1) + Exp(-z)); }
    template <typename Real> static Real dfFromY(Real y) { return y * (Real(1) - y); }   // σ' = s(1−s)
 };
 struct Tanh {
-   template <typename Real> static Real f(Real z) { return std::tanh(z); }
+   template <typename Real> static Real f(Real z) { return Real(2) / (Real(1) + Exp(Real(-2) * z)) - Real(1); }
    template <typename Real> static Real dfFromY(Real y) { return Real(1) - y * y; }     // tanh' = 1−t²
 };
 

@@ -111,6 +111,24 @@ def evaluate_command(args):
     return 0
 
 
+def bench_command(args):
+    import json
+
+    from . import bench
+
+    print(f"tmva-lstm bench: one training step (LSTM forward + backward of a summed loss), {args.threads} threads, "
+          f"median of >= {args.reps}" + ("" if bench.have_torch() else "; torch not installed, no comparison"))
+    print(bench.HEADER)
+    result = bench.run(args.configs, args.dtypes, args.threads, args.reps)
+    print("GEMM ceiling (1024^3 through TCpu::Gemm): " +
+          ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in result["info"]["gemm_ceiling_gflops"].items()))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+        print(f"wrote {args.json}")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="tmva-lstm", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -141,6 +159,14 @@ def main(argv=None):
     p.add_argument("--split", choices=["test", "valid", "train", "all"], default="test",
                    help="which split of the file (same --seed as training), or all of it (default: test)")
     p.set_defaults(run=evaluate_command)
+
+    p = commands.add_parser("bench", help="time one LSTM training step against torch.nn.LSTM")
+    p.add_argument("--configs", nargs="+", choices=["S", "M", "L", "XL"], default=["S", "M", "L", "XL"])
+    p.add_argument("--dtypes", nargs="+", choices=["float32", "float64"], default=["float32", "float64"])
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--reps", type=int, default=20, help="timed steps per measurement (at least)")
+    p.add_argument("--json", help="also write the results here")
+    p.set_defaults(run=bench_command)
 
     args = parser.parse_args(argv)
     try:

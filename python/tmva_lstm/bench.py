@@ -1,0 +1,189 @@
+"""CPU benchmark of one LSTM training step (layer forward + backward of a summed loss):
+tmva-lstm against torch.nn.LSTM with the same threads, and the BLAS GEMM rate as the ceiling.
+
+    tmva-lstm bench [--configs S M L XL] [--dtypes float32 float64] [--threads 2] [--reps 20] [--json out.json]
+
+Work per step is counted as 3 × the forward GEMM flops, 3 · 2·B·T·4H·(D+H). Peak memory is the
+rise of the process's peak resident set over the step, measured in a fresh subprocess per
+(framework, config, dtype) so that one measurement cannot hide another.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+CONFIGS = {"S": (256, 10, 30, 10), "M": (256, 10, 30, 64), "L": (64, 100, 64, 256), "XL": (256, 100, 128, 512)}
+
+
+def step_flops(B, T, D, H):
+    return 3 * 2 * B * T * 4 * H * (D + H)
+
+
+def _median_seconds(step, reps, min_seconds=0.2):
+    step()  # warm up: first-touch pages, BLAS buffers, JIT
+    times = []
+    start = time.perf_counter()
+    while len(times) < reps or time.perf_counter() - start < min_seconds and len(times) < 10 * reps:
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def ours_step(B, T, D, H, dtype):
+    """The C++ layer's Forward + Backward on preloaded matrices (no NumPy copies in the step)."""
+    from . import _cpp
+    from .layer import LSTM
+
+    layer = LSTM(B, H, D, T, dtype=dtype, return_sequence=True, seed=1)
+    arch, lstm = layer._arch, layer._layer
+    x, y = arch.Matrix_t(B, T * D), arch.Matrix_t(B, T * H)
+    dy, dx = arch.Matrix_t(B, T * H), arch.Matrix_t(B, T * D)
+    rng = np.random.default_rng(0)
+    arch.CopyFromHost(x.View(), rng.uniform(-1, 1, B * T * D).astype(dtype), B * T * D, "x")
+    arch.CopyFromHost(dy.View(), np.ones(B * T * H, dtype), B * T * H, "dy")  # ∂(Σ y)/∂y
+    nullptr = _cpp.cppyy.nullptr
+    forward, backward = lstm.Forward, lstm.Backward
+
+    def step():
+        forward(x, y)
+        backward(dy, dx, nullptr, nullptr)
+
+    return step
+
+
+def torch_step(B, T, D, H, dtype):
+    import torch
+
+    torch_dtype = getattr(torch, np.dtype(dtype).name)
+    lstm = torch.nn.LSTM(D, H, batch_first=True).to(torch_dtype)
+    x = torch.rand(B, T, D, dtype=torch_dtype, requires_grad=True)
+
+    def step():
+        lstm.zero_grad(set_to_none=True)
+        x.grad = None
+        out, _ = lstm(x)
+        out.sum().backward()
+
+    return step
+
+
+def gemm_gflops(dtype, n=1024, reps=10):
+    """The BLAS ceiling: C = A B for n×n matrices through the library's own TCpu::Gemm."""
+    from . import _cpp
+
+    arch = _cpp.architecture("cpu", np.dtype(dtype).name)
+    a, b, c = arch.Matrix_t(n, n), arch.Matrix_t(n, n), arch.Matrix_t(n, n)
+    arch.CopyFromHost(a.View(), np.random.default_rng(0).uniform(-1, 1, n * n).astype(dtype), n * n, "a")
+    arch.CopyFromHost(b.View(), np.random.default_rng(1).uniform(-1, 1, n * n).astype(dtype), n * n, "b")
+    gemm = arch.Gemm
+    seconds = _median_seconds(lambda: gemm(c.View(), a.View(), False, b.View(), False, 1, 0), reps)
+    return 2 * n**3 / seconds / 1e9
+
+
+def set_threads(threads):
+    from . import _cpp
+
+    for dtype in ("float32", "float64"):
+        _cpp.architecture("cpu", dtype).SetNumThreads(threads)
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+    except ImportError:
+        pass
+
+
+def _measure(framework, config, dtype, threads, reps):
+    """Runs in a fresh process: median step seconds and the rise of peak RSS (MiB)."""
+    import resource
+
+    set_threads(threads)
+    B, T, D, H = CONFIGS[config]
+    make = ours_step if framework == "ours" else torch_step
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    step = make(B, T, D, H, np.dtype(dtype))
+    seconds = _median_seconds(step, reps)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"seconds": seconds, "peak_mib": (peak - before) / 1024}
+
+
+def _measure_in_subprocess(framework, config, dtype, threads, reps):
+    code = (f"import json; from tmva_lstm.bench import _measure; "
+            f"print(json.dumps(_measure({framework!r}, {config!r}, {dtype!r}, {threads}, {reps})))")
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        raise RuntimeError(f"benchmark of {framework} {config} {dtype} failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def have_torch():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def run(configs=("S", "M", "L", "XL"), dtypes=("float32", "float64"), threads=2, reps=20, log=print):
+    """Returns a dict with machine info and one row per (config, dtype)."""
+    set_threads(threads)
+    torch_ok = have_torch()
+    ceiling = {d: gemm_gflops(d) for d in dtypes}
+    rows = []
+    for dtype in dtypes:
+        for config in configs:
+            B, T, D, H = CONFIGS[config]
+            flops = step_flops(B, T, D, H)
+            ours = _measure_in_subprocess("ours", config, dtype, threads, reps)
+            row = {"config": config, "dtype": dtype, "B": B, "T": T, "D": D, "H": H,
+                   "ours_ms": ours["seconds"] * 1e3, "ours_gflops": flops / ours["seconds"] / 1e9,
+                   "ours_peak_mib": ours["peak_mib"], "gemm_ceiling_gflops": ceiling[dtype]}
+            row["ours_pct_ceiling"] = 100 * row["ours_gflops"] / ceiling[dtype]
+            if torch_ok:
+                theirs = _measure_in_subprocess("torch", config, dtype, threads, reps)
+                row.update(torch_ms=theirs["seconds"] * 1e3, torch_gflops=flops / theirs["seconds"] / 1e9,
+                           torch_peak_mib=theirs["peak_mib"], ratio=ours["seconds"] / theirs["seconds"])
+            rows.append(row)
+            log(format_row(row))
+    import platform
+
+    info = {"date": time.strftime("%Y-%m-%d"), "machine": platform.machine(), "processor": _cpu_name(),
+            "cores": os.cpu_count(), "threads": threads, "reps": reps,
+            "torch": _torch_version() if torch_ok else None, "gemm_ceiling_gflops": ceiling}
+    return {"info": info, "rows": rows}
+
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _torch_version():
+    import torch
+
+    return torch.__version__
+
+
+HEADER = (f"{'config':<6} {'dtype':<8} {'ours ms':>9} {'torch ms':>9} {'ours/torch':>10} {'GFLOP/s':>8} "
+          f"{'% GEMM':>7} {'ours MiB':>9} {'torch MiB':>9}")
+
+
+def format_row(r):
+    torch_ms = f"{r['torch_ms']:9.3f}" if "torch_ms" in r else f"{'-':>9}"
+    ratio = f"{r['ratio']:10.2f}" if "ratio" in r else f"{'-':>10}"
+    torch_mib = f"{r['torch_peak_mib']:9.1f}" if "torch_peak_mib" in r else f"{'-':>9}"
+    return (f"{r['config']:<6} {r['dtype']:<8} {r['ours_ms']:9.3f} {torch_ms} {ratio} {r['ours_gflops']:8.1f} "
+            f"{r['ours_pct_ceiling']:7.1f} {r['ours_peak_mib']:9.1f} {torch_mib}")
