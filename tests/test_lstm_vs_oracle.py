@@ -23,7 +23,8 @@ def test_random_shapes(B, H, D, T, return_sequence, remember_state, dtype, seed)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("return_sequence", [False, True])
 @pytest.mark.parametrize("remember_state", [False, True])
-@pytest.mark.parametrize("B,H,D,T", [(1, 1, 1, 1), (1, 4, 3, 1), (3, 1, 2, 4), (2, 5, 1, 3), (4, 6, 3, 220)])
+@pytest.mark.parametrize("B,H,D,T", [(1, 1, 1, 1), (1, 4, 3, 1), (3, 1, 2, 4), (2, 5, 1, 3), (4, 6, 3, 220),
+                                     (67, 5, 4, 9)])  # B >= 32: the batch runs in slices on 2 threads
 def test_edge_and_long_shapes(B, H, D, T, return_sequence, remember_state, dtype):
     errors = compare(B, H, D, T, dtype=dtype, return_sequence=return_sequence, remember_state=remember_state)
     assert max(errors.values()) <= TOLERANCE[dtype], errors
@@ -107,6 +108,23 @@ def test_parameters_round_trip_and_gate_views(rng):
     out = np.empty((H, D), np.float32)
     layer._arch.CopyToHost(out, out.size, view)
     np.testing.assert_array_equal(out, W[H:2 * H])
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_threads_change_nothing(threads, rng):
+    """Batch slices on several threads give the same numbers as one thread, to the last bit."""
+    from tmva_lstm import _cpp
+
+    arch = _cpp.architecture("cpu", "float64")
+    x, dy = rng.uniform(-1, 1, (96, 7, 5)), rng.uniform(-1, 1, (96, 7, 6))
+    results = []
+    for n in (1, threads):
+        arch.SetNumThreads(n)
+        layer = LSTM(96, 6, 5, 7, dtype=np.float64, return_sequence=True, seed=4)
+        results.append((layer.forward(x), layer.backward(dy), layer.dU, layer.dh0))
+    arch.SetNumThreads(0)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_same_seed_same_weights():

@@ -15,6 +15,7 @@
 #include "GeneralLayer.h"
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <stdexcept>
@@ -65,10 +66,13 @@ public:
       Backward(gradOutput, gradInput, nullptr, nullptr);
    }
 
-   /// One forward step t (0-based): z_t = x_t Wᵀ (already in place) + h_{t-1} Uᵀ + b, gates, c_t, h_t.
-   void CellForward(size_t t);
-   /// One BPTT step t: the gate deltas dz_t and the cell carry, then dh_next = dz_t U.
-   void CellBackward(size_t t, ConstView_t dY_t);
+   /// One forward step t (0-based) for the batch rows [first, first + n): z_t = x_t Wᵀ (already
+   /// in place) + h_{t-1} Uᵀ + b, the gates, c_t, h_t. Rows are independent, so slices of the
+   /// batch run the whole recursion side by side (Architecture_t::ParallelForBatch).
+   void CellForward(size_t t, size_t first, size_t n);
+   /// One BPTT step t for the rows [first, first + n): the gate deltas dz_t and the cell carry,
+   /// then dh_next = dz_t U.
+   void CellBackward(size_t t, ConstView_t dY_t, size_t first, size_t n);
 
    size_t GetBatchSize() const override { return fBatchSize; }
    size_t GetStateSize() const { return fStateSize; }
@@ -129,7 +133,11 @@ public:
    Matrix_t &GetInitialCellGradient() { return fDcNext; }
 
 private:
-   View_t Block(Matrix_t &A, size_t t) { return A.View().rowBlock(t * fBatchSize, fBatchSize); }
+   /// Rows [first, first + n) of step t's block in a time-major stack (the whole block by default).
+   View_t Block(Matrix_t &A, size_t t, size_t first = 0, size_t n = size_t(-1))
+   {
+      return A.View().rowBlock(t * fBatchSize + first, std::min(n, fBatchSize));
+   }
    ConstView_t Block(const Matrix_t &A, size_t t) const { return A.View().rowBlock(t * fBatchSize, fBatchSize); }
    void CheckShape(const Matrix_t &A, size_t rows, size_t cols, const char *what) const;
 
@@ -227,8 +235,10 @@ void TBasicLSTMLayer<Architecture_t>::Forward(const Matrix_t &input, Matrix_t &o
    Architecture_t::Copy(Block(fC, 0), fC0.View());
    // x_t Wᵀ for all t: one GEMM over T·B rows.
    Architecture_t::Gemm(fGates.View(), fX.View(), false, fW.View(), true);
-   for (size_t t = 0; t < T; ++t)
-      CellForward(t);
+   Architecture_t::ParallelForBatch(B, [&](size_t first, size_t n) {
+      for (size_t t = 0; t < T; ++t)
+         CellForward(t, first, n);
+   });
    if (fReturnSequence)
       Architecture_t::TimeToBatchMajor(output.View(), fH.View().rowBlock(B, T * B), T);
    else
@@ -241,12 +251,13 @@ void TBasicLSTMLayer<Architecture_t>::Forward(const Matrix_t &input, Matrix_t &o
 }
 
 template <typename Architecture_t>
-void TBasicLSTMLayer<Architecture_t>::CellForward(size_t t)
+void TBasicLSTMLayer<Architecture_t>::CellForward(size_t t, size_t first, size_t n)
 {
-   View_t z = Block(fGates, t);
+   View_t z = Block(fGates, t, first, n);
    // z_t += h_{t-1} Uᵀ: the four gates in one 4H-wide GEMM.
-   Architecture_t::Gemm(z, Block(fH, t), false, fU.View(), true, 1, 1);
-   Architecture_t::LstmCellForward(fF1, fF2, z, fB.View(), Block(fC, t), Block(fC, t + 1), Block(fH, t + 1));
+   Architecture_t::Gemm(z, Block(fH, t, first, n), false, fU.View(), true, 1, 1);
+   Architecture_t::LstmCellForward(fF1, fF2, z, fB.View(), Block(fC, t, first, n), Block(fC, t + 1, first, n),
+                                   Block(fH, t + 1, first, n));
 }
 
 template <typename Architecture_t>
@@ -268,10 +279,12 @@ void TBasicLSTMLayer<Architecture_t>::Backward(const Matrix_t &gradOutput, Matri
    if (fReturnSequence)
       Architecture_t::BatchToTimeMajor(fDY.View(), gradOutput.View(), T);
    fGatesHoldForward = false;
-   for (size_t t = T; t-- > 0;) {
-      ConstView_t dY_t = fReturnSequence ? Block(fDY, t) : (t == T - 1 ? gradOutput.View() : ConstView_t{});
-      CellBackward(t, dY_t);
-   }
+   Architecture_t::ParallelForBatch(B, [&](size_t first, size_t n) {
+      for (size_t t = T; t-- > 0;) {
+         ConstView_t dY_t = fReturnSequence ? Block(fDY, t) : (t == T - 1 ? gradOutput.View() : ConstView_t{});
+         CellBackward(t, dY_t.data ? dY_t.rowBlock(first, n) : dY_t, first, n);
+      }
+   });
    // After the loop, over all T·B rows at once (fGates now holds DZ):
    ConstView_t DZ = fGates.View();
    Architecture_t::Gemm(fdW.View(), DZ, true, fX.View(), false);                       // dW = DZᵀ X
@@ -283,13 +296,13 @@ void TBasicLSTMLayer<Architecture_t>::Backward(const Matrix_t &gradOutput, Matri
 }
 
 template <typename Architecture_t>
-void TBasicLSTMLayer<Architecture_t>::CellBackward(size_t t, ConstView_t dY_t)
+void TBasicLSTMLayer<Architecture_t>::CellBackward(size_t t, ConstView_t dY_t, size_t first, size_t n)
 {
-   View_t dz = Block(fGates, t);
-   Architecture_t::LstmCellBackward(fF1, fF2, dz, Block(fC, t), Block(fC, t + 1), dY_t, fDhNext.View(),
-                                    fDcNext.View());
+   View_t dz = Block(fGates, t, first, n), dhNext = fDhNext.View().rowBlock(first, n);
+   Architecture_t::LstmCellBackward(fF1, fF2, dz, Block(fC, t, first, n), Block(fC, t + 1, first, n), dY_t, dhNext,
+                                    fDcNext.View().rowBlock(first, n));
    // dh_next = dz_t U: the only GEMM inside the loop.
-   Architecture_t::Gemm(fDhNext.View(), dz, false, fU.View(), false);
+   Architecture_t::Gemm(dhNext, dz, false, fU.View(), false);
 }
 
 } // namespace tmva_lstm

@@ -8,10 +8,12 @@
 #ifdef TMVA_LSTM_SCIPY_OPENBLAS
 #define TMVA_LSTM_CBLAS(name) scipy_cblas_##name
 #define TMVA_LSTM_OPENBLAS_SET_NUM_THREADS scipy_openblas_set_num_threads
+#define TMVA_LSTM_OPENBLAS_GET_NUM_THREADS scipy_openblas_get_num_threads
 #else
 #define TMVA_LSTM_CBLAS(name) cblas_##name
 #ifdef TMVA_LSTM_HAVE_OPENBLAS_SET_NUM_THREADS
 #define TMVA_LSTM_OPENBLAS_SET_NUM_THREADS openblas_set_num_threads
+#define TMVA_LSTM_OPENBLAS_GET_NUM_THREADS openblas_get_num_threads
 #endif
 #endif
 
@@ -20,17 +22,49 @@ namespace blas {
 
 inline CBLAS_TRANSPOSE Op(bool trans) { return trans ? CblasTrans : CblasNoTrans; }
 
+/// Below this many flops a GEMM runs on the calling thread alone: waking the BLAS workers for a
+/// small per-step product (config S: 256×40×10) costs more than it saves, and their spinning
+/// takes the core the element-wise kernels need.
+constexpr double kSmallGemmFlops = 1 << 21;
+
+template <typename Call>
+void OnThreadsFor(size_t m, size_t n, size_t k, Call call)
+{
+#ifdef TMVA_LSTM_OPENBLAS_GET_NUM_THREADS
+   const int threads = TMVA_LSTM_OPENBLAS_GET_NUM_THREADS();
+   if (threads > 1 && 2.0 * double(m) * double(n) * double(k) < kSmallGemmFlops) {
+      TMVA_LSTM_OPENBLAS_SET_NUM_THREADS(1);
+      call();
+      TMVA_LSTM_OPENBLAS_SET_NUM_THREADS(threads);
+      return;
+   }
+#endif
+   call();
+}
+
 inline void Gemm(bool transA, bool transB, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
                  const float *B, size_t ldb, float beta, float *C, size_t ldc)
 {
-   TMVA_LSTM_CBLAS(sgemm)(CblasRowMajor, Op(transA), Op(transB), m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+   OnThreadsFor(m, n, k, [&] {
+      TMVA_LSTM_CBLAS(sgemm)(CblasRowMajor, Op(transA), Op(transB), m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+   });
 }
 
 inline void Gemm(bool transA, bool transB, size_t m, size_t n, size_t k, double alpha, const double *A, size_t lda,
                  const double *B, size_t ldb, double beta, double *C, size_t ldc)
 {
-   TMVA_LSTM_CBLAS(dgemm)(CblasRowMajor, Op(transA), Op(transB), m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+   OnThreadsFor(m, n, k, [&] {
+      TMVA_LSTM_CBLAS(dgemm)(CblasRowMajor, Op(transA), Op(transB), m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+   });
 }
+
+/// Whether this BLAS lets us set its thread count (OpenBLAS); otherwise its environment does.
+constexpr bool kHasThreadControl =
+#ifdef TMVA_LSTM_OPENBLAS_SET_NUM_THREADS
+   true;
+#else
+   false;
+#endif
 
 inline void SetNumThreads(int n)
 {
@@ -38,7 +72,16 @@ inline void SetNumThreads(int n)
    TMVA_LSTM_OPENBLAS_SET_NUM_THREADS(n);
 #else
    (void)n;
-   throw std::runtime_error("this CBLAS has no thread-count call; set OMP_NUM_THREADS or OPENBLAS_NUM_THREADS instead");
+#endif
+}
+
+/// 0 when unknown.
+inline int GetNumThreads()
+{
+#ifdef TMVA_LSTM_OPENBLAS_GET_NUM_THREADS
+   return TMVA_LSTM_OPENBLAS_GET_NUM_THREADS();
+#else
+   return 0;
 #endif
 }
 

@@ -4,7 +4,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 
 namespace tmva_lstm {
 
@@ -340,13 +344,135 @@ void TCpu<Real>::InitializeWeights(Matrix_t &A, EInitialization init, size_t fan
    }
 }
 
+namespace {
+
+int gNumThreads = 0; // 0: not set, follow BLAS
+
+/// Persistent helper threads for ParallelForBatch: task 0 runs on the caller, task k on
+/// worker k−1. Workers sleep on a condition variable between calls.
+class TWorkerPool {
+public:
+   static TWorkerPool &Instance()
+   {
+      static TWorkerPool pool;
+      return pool;
+   }
+
+   void Run(size_t nTasks, const std::function<void(size_t)> &task)
+   {
+      std::lock_guard<std::mutex> serial(fRunMutex); // one parallel section at a time
+      while (fWorkers.size() + 1 < nTasks)
+         fWorkers.emplace_back([this, k = fWorkers.size() + 1] { Work(k); });
+      {
+         std::lock_guard<std::mutex> lock(fMutex);
+         fTask = &task, fTasks = nTasks, fPending = nTasks - 1, fError = nullptr, ++fGeneration;
+      }
+      fWake.notify_all();
+      std::exception_ptr mine;
+      try {
+         task(0);
+      } catch (...) {
+         mine = std::current_exception();
+      }
+      std::unique_lock<std::mutex> lock(fMutex);
+      fDone.wait(lock, [this] { return fPending == 0; });
+      if (mine)
+         std::rethrow_exception(mine);
+      if (fError)
+         std::rethrow_exception(fError);
+   }
+
+   ~TWorkerPool()
+   {
+      {
+         std::lock_guard<std::mutex> lock(fMutex);
+         fStop = true;
+      }
+      fWake.notify_all();
+      for (auto &w : fWorkers)
+         w.join();
+   }
+
+private:
+   void Work(size_t k)
+   {
+      size_t seen = 0;
+      std::unique_lock<std::mutex> lock(fMutex);
+      while (true) {
+         fWake.wait(lock, [&] { return fStop || fGeneration != seen; });
+         if (fStop)
+            return;
+         seen = fGeneration;
+         if (k >= fTasks)
+            continue;
+         const auto *task = fTask;
+         lock.unlock();
+         std::exception_ptr error;
+         try {
+            (*task)(k);
+         } catch (...) {
+            error = std::current_exception();
+         }
+         lock.lock();
+         if (error)
+            fError = error;
+         if (--fPending == 0)
+            fDone.notify_one();
+      }
+   }
+
+   std::mutex fRunMutex, fMutex;
+   std::condition_variable fWake, fDone;
+   std::vector<std::thread> fWorkers;
+   const std::function<void(size_t)> *fTask = nullptr;
+   size_t fTasks = 0, fPending = 0, fGeneration = 0;
+   std::exception_ptr fError;
+   bool fStop = false;
+};
+
+} // namespace
+
 template <typename Real>
 void TCpu<Real>::SetNumThreads(int n)
 {
    if (n < 0)
       throw std::invalid_argument("number of threads must be >= 0, got " + std::to_string(n));
+   gNumThreads = n;
    if (n > 0)
       blas::SetNumThreads(n);
+}
+
+template <typename Real>
+int TCpu<Real>::GetNumThreads()
+{
+   if (gNumThreads > 0)
+      return gNumThreads;
+   const int blasThreads = blas::GetNumThreads();
+   return blasThreads > 0 ? blasThreads : int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+template <typename Real>
+void TCpu<Real>::ParallelForBatch(size_t B, const std::function<void(size_t, size_t)> &fn)
+{
+   constexpr size_t kMinRowsPerSlice = 16; // below this a slice's GEMMs are too thin to pay off
+   const size_t slices = std::min<size_t>(size_t(GetNumThreads()), B / kMinRowsPerSlice);
+   if (slices <= 1 || !blas::kHasThreadControl) {
+      fn(0, B);
+      return;
+   }
+   const int blasThreads = blas::GetNumThreads();
+   blas::SetNumThreads(1); // the slices are the parallelism now
+   auto slice = [&](size_t k) {
+      const size_t first = B * k / slices, last = B * (k + 1) / slices;
+      fn(first, last - first);
+   };
+   try {
+      TWorkerPool::Instance().Run(slices, slice);
+   } catch (...) {
+      blas::SetNumThreads(blasThreads);
+      throw;
+   }
+   blas::SetNumThreads(blasThreads);
 }
 
 template class TCpuMatrix<float>;

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <string>
 #include <type_traits>
@@ -121,8 +122,15 @@ public:
    static void InitializeWeights(Matrix_t &A, EInitialization init, size_t fanIn, size_t fanOut,
                                  std::mt19937_64 &rng);
 
-   /// Threads used by BLAS; 0 leaves the library default.
+   /// Threads for everything: batch slices of the time loop and BLAS. 0 = the BLAS default
+   /// (OPENBLAS_NUM_THREADS, else the number of cores).
    static void SetNumThreads(int n);
+   static int GetNumThreads();
+   /// Runs fn(first, n) on disjoint slices [first, first + n) of the B batch rows, one slice per
+   /// thread, and waits. The recurrence is independent across samples, so each slice runs the
+   /// whole time loop (its small GEMMs and element-wise steps) on its own core; BLAS is
+   /// single-threaded meanwhile, so nothing is oversubscribed.
+   static void ParallelForBatch(size_t B, const std::function<void(size_t, size_t)> &fn);
 };
 
 extern template class TCpuMatrix<float>;
