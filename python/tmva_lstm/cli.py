@@ -120,7 +120,7 @@ def bench_command(args):
           f"median of >= {args.reps}" + ("" if bench.have_torch() else "; torch not installed, no comparison"))
     print(bench.HEADER)
     result = bench.run(args.configs, args.dtypes, args.threads, args.reps)
-    print("GEMM ceiling (1024^3 through TCpu::Gemm): " +
+    print("GEMM ceiling (2048^3 through TCpu::Gemm, best of 10): " +
           ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in result["info"]["gemm_ceiling_gflops"].items()))
     if args.json:
         with open(args.json, "w") as f:
