@@ -21,3 +21,16 @@ def test_entry_point_rejects_bad_shape():
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert "shape must be B,H,D,T" in result.stderr
+
+
+def test_bench_runs_and_reports(tmp_path, capsys):
+    """The benchmark harness works end to end (tiny: one config, one dtype); no timing is asserted."""
+    import json
+
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--configs", "S", "--dtypes", "float64", "--reps", "2", "--threads", "1",
+                 "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "GEMM ceiling" in text and "S      float64" in text
+    row = json.loads(out.read_text())["rows"][0]
+    assert row["config"] == "S" and row["ours_ms"] > 0 and row["ours_gflops"] > 0 and row["ours_peak_mib"] >= 0
