@@ -118,13 +118,12 @@ private:
    Matrix_t fX, fY, fW;
 };
 
-/// The weighted mean loss over a whole data set.
+/// One pass over the samples `index` in batches, returning the weighted mean loss; with an
+/// optimizer, every batch is also a training step.
 template <typename Architecture_t>
-double EvaluateLoss(TDeepNet<Architecture_t> &net, const TDataSet<typename Architecture_t::Scalar_t> &data)
+double Pass(TDeepNet<Architecture_t> &net, TBatchLoader<Architecture_t> &loader, const std::vector<size_t> &index,
+            TOptimizer<Architecture_t> *optimizer)
 {
-   std::vector<size_t> index(data.GetNSamples());
-   std::iota(index.begin(), index.end(), size_t(0));
-   TBatchLoader<Architecture_t> loader(data, net.GetBatchSize());
    double total = 0, weight = 0;
    net.ResetState();
    for (size_t first = 0; first < index.size(); first += net.GetBatchSize()) {
@@ -135,8 +134,22 @@ double EvaluateLoss(TDeepNet<Architecture_t> &net, const TDataSet<typename Archi
       net.Forward(loader.X());
       total += double(net.Loss(loader.Y(), loader.W())) * w;
       weight += w;
+      if (optimizer) {
+         net.Backward(loader.Y(), loader.W());
+         optimizer->Step();
+      }
    }
    return weight > 0 ? total / weight : 0.0;
+}
+
+/// The weighted mean loss over a whole data set.
+template <typename Architecture_t>
+double EvaluateLoss(TDeepNet<Architecture_t> &net, const TDataSet<typename Architecture_t::Scalar_t> &data)
+{
+   std::vector<size_t> index(data.GetNSamples());
+   std::iota(index.begin(), index.end(), size_t(0));
+   TBatchLoader<Architecture_t> loader(data, net.GetBatchSize());
+   return Pass<Architecture_t>(net, loader, index, nullptr);
 }
 
 /// Predictions (after the output function) for every sample, n × outputCols, row-major.
@@ -192,23 +205,10 @@ std::vector<TEpochRecord> Train(TDeepNet<Architecture_t> &net, const TTrainingPh
    std::vector<TEpochRecord> history;
    for (size_t epoch = 1; epoch <= phase.maxEpochs && sinceBest < phase.convergenceSteps; ++epoch) {
       const auto start = std::chrono::steady_clock::now();
-      const std::vector<size_t> &index = shuffler.Next();
-      net.ResetState();
-      double total = 0, weight = 0;
-      for (size_t first = 0; first < index.size(); first += net.GetBatchSize()) {
-         const size_t n = loader.Load(index, first);
-         const double w = loader.BatchWeight(n);
-         if (w == 0)
-            continue;
-         net.Forward(loader.X());
-         total += double(net.Loss(loader.Y(), loader.W())) * w;
-         weight += w;
-         net.Backward(loader.Y(), loader.W());
-         optimizer.Step();
-      }
+      const double trainLoss = Pass<Architecture_t>(net, loader, shuffler.Next(), &optimizer);
       const double validLoss = EvaluateLoss(net, valid);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      history.push_back({epoch, weight > 0 ? total / weight : 0.0, validLoss, seconds});
+      history.push_back({epoch, trainLoss, validLoss, seconds});
       if (!std::isfinite(validLoss))
          throw std::runtime_error("Train: the validation loss became " + std::to_string(validLoss) +
                                   " at epoch " + std::to_string(epoch) + " (learning rate too large?)");
