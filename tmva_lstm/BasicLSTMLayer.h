@@ -1,5 +1,5 @@
 // TBasicLSTMLayer: an LSTM layer in the style of TMVA's, forward and backpropagation through
-// time. The equations and names are those of ../shared/lstm-math.md; python/tmva_lstm/oracle.py
+// time. The equations and names are those of docs/lstm-math.md; python/tmva_lstm/oracle.py
 // is the same computation in NumPy and reads side by side with this file.
 //
 // Layout. Users hand over x as B×(T·D) (sample-major, as NumPy's (B, T, D)). Inside, every

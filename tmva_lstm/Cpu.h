@@ -1,7 +1,7 @@
 // TCpu<Real>: the CPU architecture. Together with a future TCuda<Real> it is the only code that
 // knows where memory lives; layers are written once against this interface.
 //
-// Matrices are row-major, rows are samples (the convention of ../shared/lstm-math.md and of
+// Matrices are row-major, rows are samples (the convention of docs/lstm-math.md and of
 // NumPy), so arrays cross to and from Python without rearranging.
 #pragma once
 

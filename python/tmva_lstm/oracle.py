@@ -1,6 +1,6 @@
 """The NumPy oracle: LSTM forward and backpropagation through time, in plain NumPy.
 
-Written from ../shared/lstm-math.md, independently of the C++ (it never calls it), with the same
+Written from docs/lstm-math.md, independently of the C++ (it never calls it), with the same
 names as tmva_lstm/BasicLSTMLayer.h and tmva_lstm/Cpu.cxx so the two read side by side.
 Shapes: x (B, T, D); W (4H, D); U (4H, H); b (4H,); h0, c0 (B, H). Gate order i, f, g, o.
 """
