@@ -134,16 +134,6 @@ inline EActivationFunction ActivationFromName(const std::string &name)
                                "' (expected identity, relu, sigmoid or tanh)");
 }
 
-inline const char *LossName(ELossFunction loss)
-{
-   switch (loss) {
-   case ELossFunction::kMeanSquaredError: return "mse";
-   case ELossFunction::kCrossEntropy: return "bce";
-   case ELossFunction::kSoftmaxCrossEntropy: return "softmax_ce";
-   }
-   return "?";
-}
-
 inline const char *InitializationName(EInitialization init)
 {
    switch (init) {

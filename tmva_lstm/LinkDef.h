@@ -15,7 +15,6 @@
 #pragma link C++ function tmva_lstm::ActivationName;
 #pragma link C++ function tmva_lstm::InitializationFromName;
 #pragma link C++ function tmva_lstm::InitializationName;
-#pragma link C++ function tmva_lstm::LossName;
 #pragma link C++ function tmva_lstm::ParseBookingOptions;
 #pragma link C++ function tmva_lstm::ReadModelOptions;
 #pragma link C++ function tmva_lstm::MakeTutorialData;
