@@ -92,7 +92,7 @@ public:
    }
    std::vector<TParameter<Matrix_t>> GetParameters() override
    {
-      return {{&fW, &fdW}, {&fU, &fdU}, {&fB, &fdB}};
+      return {{"W", &fW, &fdW}, {"U", &fU, &fdU}, {"b", &fB, &fdB}};
    }
    std::vector<std::pair<std::string, View_t>> GetNamedWeights() override
    {
@@ -281,8 +281,10 @@ void TBasicLSTMLayer<Architecture_t>::Backward(const Matrix_t &gradOutput, Matri
    fGatesHoldForward = false;
    Architecture_t::ParallelForBatch(B, [&](size_t first, size_t n) {
       for (size_t t = T; t-- > 0;) {
-         ConstView_t dY_t = fReturnSequence ? Block(fDY, t) : (t == T - 1 ? gradOutput.View() : ConstView_t{});
-         CellBackward(t, dY_t.data ? dY_t.rowBlock(first, n) : dY_t, first, n);
+         const ConstView_t dY_t = fReturnSequence ? Block(fDY, t, first, n)
+                                  : t == T - 1    ? gradOutput.View().rowBlock(first, n)
+                                                  : ConstView_t{};
+         CellBackward(t, dY_t, first, n);
       }
    });
    // After the loop, over all T·B rows at once (fGates now holds DZ):

@@ -114,6 +114,12 @@ public:
    size_t GetDepth() const { return fLayers.size(); }
    Layer_t &GetLayerAt(size_t l) { return *fLayers.at(l); }
    const Matrix_t &GetOutput() const { return fOutputs.back(); }
+   /// "layer<l>_<KIND>", e.g. layer0_LSTM: the prefix of the layer's weights in model files.
+   std::string GetLayerName(size_t l) const
+   {
+      const std::string layout = fLayers.at(l)->GetLayout();
+      return "layer" + std::to_string(l) + "_" + layout.substr(0, layout.find('|'));
+   }
    const Matrix_t &GetInputGradient() const { return fGradInput; }
    /// TMVA's Layout= value, e.g. "LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,DENSE|1|IDENTITY".
    std::string GetLayout() const

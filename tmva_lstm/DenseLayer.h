@@ -53,7 +53,7 @@ public:
    {
       return "DENSE|" + std::to_string(fW.GetNrows()) + "|" + ActivationTmvaName(fF);
    }
-   std::vector<typename Base::Parameter_t> GetParameters() override { return {{&fW, &fdW}, {&fB, &fdB}}; }
+   std::vector<typename Base::Parameter_t> GetParameters() override { return {{"W", &fW, &fdW}, {"b", &fB, &fdB}}; }
    std::vector<std::pair<std::string, View_t>> GetNamedWeights() override
    {
       return {{"W", fW.View()}, {"b", fB.View()}};

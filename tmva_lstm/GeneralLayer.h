@@ -8,9 +8,10 @@
 
 namespace tmva_lstm {
 
-/// A trainable parameter and its gradient, whole (what the optimizer steps).
+/// A trainable parameter and its gradient, whole (what the optimizer steps), by name.
 template <typename Matrix_t>
 struct TParameter {
+   const char *name; ///< "W", "U", "b": within its layer
    Matrix_t *value;
    Matrix_t *gradient;
 };

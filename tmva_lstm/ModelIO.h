@@ -23,10 +23,6 @@
 namespace tmva_lstm {
 
 namespace detail {
-inline std::string LayerDirectory(size_t l, const std::string &layout)
-{
-   return "layer" + std::to_string(l) + "_" + layout.substr(0, layout.find('|'));
-}
 inline void WriteString(const char *name, const std::string &value)
 {
    TNamed(name, value.c_str()).Write();
@@ -57,7 +53,7 @@ void SaveModel(TDeepNet<Architecture_t> &net, const std::string &bookingOptions,
          detail::WriteString("Scalar", sizeof(Real) == 4 ? "float" : "double");
          for (size_t l = 0; l < net.GetDepth(); ++l) {
             auto &layer = net.GetLayerAt(l);
-            TDirectory *dir = file->mkdir(detail::LayerDirectory(l, layer.GetLayout()).c_str());
+            TDirectory *dir = file->mkdir(net.GetLayerName(l).c_str());
             dir->cd();
             detail::WriteString("Layout", layer.GetLayout());
             for (auto &named : layer.GetNamedWeights()) {
@@ -107,7 +103,7 @@ std::unique_ptr<TDeepNet<Architecture_t>> LoadModel(const std::string &path)
       throw std::invalid_argument("model file '" + path + "': its layout does not match its booking options");
    for (size_t l = 0; l < net->GetDepth(); ++l) {
       auto &layer = net->GetLayerAt(l);
-      const std::string dir = detail::LayerDirectory(l, layer.GetLayout());
+      const std::string dir = net->GetLayerName(l);
       for (auto &named : layer.GetNamedWeights()) {
          const std::string key = dir + "/" + named.first;
          auto *m = file->Get<TMatrixT<double>>(key.c_str());

@@ -140,26 +140,19 @@ class Net:
         _cpp.call(self._net.Backward, Y, W)
         return loss, {name: self._to_numpy(g.View()) for name, (_, g) in self._parameters().items()}
 
+    def _layers(self):
+        """(model-file name, C++ layer) for every layer, e.g. ("layer0_LSTM", TBasicLSTMLayer)."""
+        return [(str(self._net.GetLayerName(l)), self._net.GetLayerAt(l)) for l in range(self._net.GetDepth())]
+
     def _parameters(self):
-        params = {}
-        for l in range(self._net.GetDepth()):
-            layer = self._net.GetLayerAt(l)
-            kind = str(layer.GetLayout()).split("|")[0]
-            names = {"LSTM": ["W", "U", "b"], "DENSE": ["W", "b"]}.get(kind, [])
-            for name, p in zip(names, layer.GetParameters()):
-                params[f"layer{l}_{kind}/{name}"] = (p.value, p.gradient)
-        return params
+        return {f"{prefix}/{p.name}": (p.value, p.gradient)
+                for prefix, layer in self._layers() for p in layer.GetParameters()}
 
     @property
     def weights(self):
         """Every weight under its true name, as in the model file (e.g. layer0_LSTM/W_f)."""
-        out = {}
-        for l in range(self._net.GetDepth()):
-            layer = self._net.GetLayerAt(l)
-            kind = str(layer.GetLayout()).split("|")[0]
-            for named in layer.GetNamedWeights():
-                out[f"layer{l}_{kind}/{named.first}"] = self._to_numpy(named.second)
-        return out
+        return {f"{prefix}/{named.first}": self._to_numpy(named.second)
+                for prefix, layer in self._layers() for named in layer.GetNamedWeights()}
 
     @property
     def parameters(self):
