@@ -2,11 +2,16 @@
 // time. The equations and names are those of docs/lstm-math.md; python/tmva_lstm/oracle.py
 // is the same computation in NumPy and reads side by side with this file.
 //
-// Layout. Users hand over x as B×(T·D) (sample-major, as NumPy's (B, T, D)). Inside, every
+// Layout. Users hand over x as B×(T·D) (sample-major, as NumPy's (B, T, D)); step t of it is a
+// column block, copied into place by the slice that uses it, right before use. Inside, every
 // per-step quantity is time-major, (T·B)×N with step t in rows [t·B, (t+1)·B), so each step is
-// one contiguous GEMM operand and the all-steps GEMMs (x Wᵀ, DZᵀ X, DZᵀ H_prev, DZ W) are single
-// calls. The state stacks fH and fC have T+1 blocks: block 0 is h_0 / c_0, block t is h_t / c_t,
-// so H_prev is simply the first T blocks of fH.
+// one block of rows. x_t, h_{t-1} and a constant 1 sit side by side in one stack fXH,
+// ((T+1)·B)×(D+H+1), whose block t−1 is [x_t | h_{t-1} | 1] (block T holds h_T), and W, U, b
+// side by side in fWUb = [W | U | b] (b is the weight of the constant input). Then each step is
+// one GEMM forward, z_t = [x_t | h_{t-1} | 1] [W | U | b]ᵀ, and one backward,
+// [dx_t | dh_{t-1}] = dz_t [W | U] (into fDXH, laid out like fXH without the 1s), and all the
+// weight gradients are one GEMM over all steps after the loop: [dW | dU | db] = DZᵀ [X | H_prev | 1].
+// fC has T+1 blocks c_0 … c_T.
 //
 // Memory is allocated in the constructor only: Forward and Backward allocate nothing.
 #pragma once
@@ -66,12 +71,12 @@ public:
       Backward(gradOutput, gradInput, nullptr, nullptr);
    }
 
-   /// One forward step t (0-based) for the batch rows [first, first + n): z_t = x_t Wᵀ (already
-   /// in place) + h_{t-1} Uᵀ + b, the gates, c_t, h_t. Rows are independent, so slices of the
-   /// batch run the whole recursion side by side (Architecture_t::ParallelForBatch).
+   /// One forward step t (0-based) for the batch rows [first, first + n): z_t = x_t Wᵀ +
+   /// h_{t-1} Uᵀ + b, the gates, c_t, h_t. Rows are independent, so slices of the batch run the
+   /// whole recursion side by side (Architecture_t::ParallelFor).
    void CellForward(size_t t, size_t first, size_t n);
    /// One BPTT step t for the rows [first, first + n): the gate deltas dz_t and the cell carry,
-   /// then dh_next = dz_t U.
+   /// then dx_t and dh_next from dz_t.
    void CellBackward(size_t t, ConstView_t dY_t, size_t first, size_t n);
 
    size_t GetBatchSize() const override { return fBatchSize; }
@@ -126,19 +131,32 @@ public:
    Matrix_t &GetInitialState() { return fH0; }
    Matrix_t &GetInitialCell() { return fC0; }
    /// h_T and c_T of the last Forward (B×H).
-   ConstView_t GetState() const { return Block(fH, fTimeSteps); }
-   ConstView_t GetCell() const { return Block(fC, fTimeSteps); }
+   ConstView_t GetState() const { return StateCols(fXH.View()).rowBlock(fTimeSteps * fBatchSize, fBatchSize); }
+   ConstView_t GetCell() const { return fC.View().rowBlock(fTimeSteps * fBatchSize, fBatchSize); }
    /// ∂L/∂h_0 and ∂L/∂c_0 after Backward (B×H), for the initial state that Forward used.
-   Matrix_t &GetInitialStateGradient() { return fDhNext; }
-   Matrix_t &GetInitialCellGradient() { return fDcNext; }
+   ConstView_t GetInitialStateGradient() const { return StateCols(fDXH.View()).rowBlock(0, fBatchSize); }
+   ConstView_t GetInitialCellGradient() const { return fDcNext.View(); }
 
 private:
    /// Rows [first, first + n) of step t's block in a time-major stack (the whole block by default).
-   View_t Block(Matrix_t &A, size_t t, size_t first = 0, size_t n = size_t(-1))
+   View_t Block(View_t A, size_t t, size_t first = 0, size_t n = size_t(-1)) const
    {
-      return A.View().rowBlock(t * fBatchSize + first, std::min(n, fBatchSize));
+      return A.rowBlock(t * fBatchSize + first, std::min(n, fBatchSize));
    }
-   ConstView_t Block(const Matrix_t &A, size_t t) const { return A.View().rowBlock(t * fBatchSize, fBatchSize); }
+   View_t Block(Matrix_t &A, size_t t, size_t first = 0, size_t n = size_t(-1)) const
+   {
+      return Block(A.View(), t, first, n);
+   }
+   /// Step t (columns [t·N, (t+1)·N)) of rows [first, first + n) of a sample-major B×(T·N) matrix.
+   template <typename View> static View Step(View A, size_t t, size_t N, size_t first, size_t n)
+   {
+      return A.rowBlock(first, n).colBlock(t * N, N);
+   }
+   /// The x and the h columns of an [x | h] stack (fXH, fDXH).
+   template <typename View> View InputCols(View A) const { return A.colBlock(0, fInputSize); }
+   template <typename View> View StateCols(View A) const { return A.colBlock(fInputSize, fStateSize); }
+   /// The column after them: the constant 1 in fXH, b in fWUb, db in fdWUb.
+   template <typename View> View BiasCol(View A) const { return A.colBlock(fInputSize + fStateSize, 1); }
    void CheckShape(const Matrix_t &A, size_t rows, size_t cols, const char *what) const;
 
    size_t fBatchSize, fStateSize, fInputSize, fTimeSteps; // B, H, D, T
@@ -149,13 +167,13 @@ private:
    Matrix_t fdW, fdU, fdB; // their gradients
    Matrix_t fH0, fC0;      // initial state for the next Forward
 
-   Matrix_t fX;     // (T·B)×D   inputs, time-major
+   Matrix_t fWUb, fdWUb; // 4H×(D+H+1)  [W | U | b] packed at each Forward; [dW | dU | db] from one GEMM
+
+   Matrix_t fXH;    // ((T+1)·B)×(D+H+1)  block t−1: [x_t | h_{t-1} | 1]; block T: [− | h_T | 1]
    Matrix_t fGates; // (T·B)×4H  i, f, g, o after Forward; dz after Backward
-   Matrix_t fH;     // ((T+1)·B)×H  h_0 … h_T
    Matrix_t fC;     // ((T+1)·B)×H  c_0 … c_T
-   Matrix_t fDY;    // (T·B)×H   ∂L/∂h_t from above, time-major (returnSequence only)
-   Matrix_t fDX;    // (T·B)×D   ∂L/∂x, time-major
-   Matrix_t fDhNext, fDcNext; // B×H BPTT carries; ∂L/∂h_0, ∂L/∂c_0 at the end
+   Matrix_t fDXH;   // ((T+1)·B)×(D+H)  block t−1: [∂L/∂x_t | ∂L/∂h_{t-1}]; block T: [− | ∂L/∂h_T]
+   Matrix_t fDcNext; // B×H  BPTT cell carry; ∂L/∂c_0 at the end
    bool fGatesHoldForward = false; // Backward consumes the gate values in place
 };
 
@@ -177,12 +195,11 @@ TBasicLSTMLayer<Architecture_t>::TBasicLSTMLayer(size_t batchSize, size_t stateS
    fW = Matrix_t(4 * H, D), fU = Matrix_t(4 * H, H), fB = Matrix_t(1, 4 * H);
    fdW = Matrix_t(4 * H, D), fdU = Matrix_t(4 * H, H), fdB = Matrix_t(1, 4 * H);
    fH0 = Matrix_t(B, H), fC0 = Matrix_t(B, H);
-   fX = Matrix_t(T * B, D), fGates = Matrix_t(T * B, 4 * H);
-   fH = Matrix_t((T + 1) * B, H), fC = Matrix_t((T + 1) * B, H);
-   if (returnSequence)
-      fDY = Matrix_t(T * B, H);
-   fDX = Matrix_t(T * B, D);
-   fDhNext = Matrix_t(B, H), fDcNext = Matrix_t(B, H);
+   fWUb = Matrix_t(4 * H, D + H + 1), fdWUb = Matrix_t(4 * H, D + H + 1);
+   fXH = Matrix_t((T + 1) * B, D + H + 1), fGates = Matrix_t(T * B, 4 * H), fC = Matrix_t((T + 1) * B, H);
+   fDXH = Matrix_t((T + 1) * B, D + H), fDcNext = Matrix_t(B, H);
+   const std::vector<Scalar_t> ones((T + 1) * B, Scalar_t(1));
+   Architecture_t::CopyFromHost(BiasCol(fXH.View()), ones.data(), ones.size(), "constant input");
    Initialize(init, seed);
 }
 
@@ -227,21 +244,25 @@ void TBasicLSTMLayer<Architecture_t>::CheckShape(const Matrix_t &A, size_t rows,
 template <typename Architecture_t>
 void TBasicLSTMLayer<Architecture_t>::Forward(const Matrix_t &input, Matrix_t &output)
 {
-   const size_t B = fBatchSize, T = fTimeSteps;
+   const size_t B = fBatchSize, H = fStateSize, D = fInputSize, T = fTimeSteps;
    CheckShape(input, B, GetInputCols(), "input (B x T*D)");
    CheckShape(output, B, GetOutputCols(), "output");
-   Architecture_t::BatchToTimeMajor(fX.View(), input.View(), T);
-   Architecture_t::Copy(Block(fH, 0), fH0.View());
+   // The parameters are W, U, b (what optimizers and model files see); the GEMMs want them side
+   // by side. Packing costs O(parameters), nothing against a step's O(T·B·parameters).
+   Architecture_t::Copy(InputCols(fWUb.View()), fW.View());
+   Architecture_t::Copy(StateCols(fWUb.View()), fU.View());
+   Architecture_t::Copy(BiasCol(fWUb.View()), fB.View());
+   Architecture_t::Copy(StateCols(Block(fXH, 0)), fH0.View());
    Architecture_t::Copy(Block(fC, 0), fC0.View());
-   // x_t Wᵀ for all t: one GEMM over T·B rows.
-   Architecture_t::Gemm(fGates.View(), fX.View(), false, fW.View(), true);
-   Architecture_t::ParallelForBatch(B, [&](size_t first, size_t n) {
-      for (size_t t = 0; t < T; ++t)
+   Architecture_t::ParallelFor(B, [&](size_t first, size_t n) {
+      for (size_t t = 0; t < T; ++t) {
+         Architecture_t::Copy(InputCols(Block(fXH, t, first, n)), Step(input.View(), t, D, first, n));
          CellForward(t, first, n);
+         if (fReturnSequence)
+            Architecture_t::Copy(Step(output.View(), t, H, first, n), StateCols(Block(fXH, t + 1, first, n)));
+      }
    });
-   if (fReturnSequence)
-      Architecture_t::TimeToBatchMajor(output.View(), fH.View().rowBlock(B, T * B), T);
-   else
+   if (!fReturnSequence)
       Architecture_t::Copy(output.View(), GetState());
    if (fRememberState) { // the next batch starts where this one ended
       Architecture_t::Copy(fH0.View(), GetState());
@@ -254,17 +275,17 @@ template <typename Architecture_t>
 void TBasicLSTMLayer<Architecture_t>::CellForward(size_t t, size_t first, size_t n)
 {
    View_t z = Block(fGates, t, first, n);
-   // z_t += h_{t-1} Uᵀ: the four gates in one 4H-wide GEMM.
-   Architecture_t::Gemm(z, Block(fH, t, first, n), false, fU.View(), true, 1, 1);
-   Architecture_t::LstmCellForward(fF1, fF2, z, fB.View(), Block(fC, t, first, n), Block(fC, t + 1, first, n),
-                                   Block(fH, t + 1, first, n));
+   // z_t = x_t Wᵀ + h_{t-1} Uᵀ + b = [x_t | h_{t-1} | 1] [W | U | b]ᵀ: all four gates in one GEMM.
+   Architecture_t::Gemm(z, Block(fXH, t, first, n), false, fWUb.View(), true);
+   Architecture_t::LstmCellForward(fF1, fF2, z, Block(fC, t, first, n), Block(fC, t + 1, first, n),
+                                   StateCols(Block(fXH, t + 1, first, n)));
 }
 
 template <typename Architecture_t>
 void TBasicLSTMLayer<Architecture_t>::Backward(const Matrix_t &gradOutput, Matrix_t &gradInput, const Matrix_t *dhT,
                                                const Matrix_t *dcT)
 {
-   const size_t B = fBatchSize, H = fStateSize, T = fTimeSteps;
+   const size_t B = fBatchSize, H = fStateSize, D = fInputSize, T = fTimeSteps;
    if (!fGatesHoldForward)
       throw std::logic_error("TBasicLSTMLayer::Backward: needs a Forward first (each Forward allows one Backward)");
    CheckShape(gradOutput, B, GetOutputCols(), "output gradient");
@@ -274,37 +295,37 @@ void TBasicLSTMLayer<Architecture_t>::Backward(const Matrix_t &gradOutput, Matri
    if (dcT)
       CheckShape(*dcT, B, H, "dL/dc_T");
    // dh_next = ∂L/∂h_T, dc_next = ∂L/∂c_T from an exposed final state, zeros if none.
-   dhT ? Architecture_t::Copy(fDhNext.View(), dhT->View()) : Architecture_t::Zero(fDhNext.View());
+   const View_t dhNextT = StateCols(Block(fDXH, T));
+   dhT ? Architecture_t::Copy(dhNextT, dhT->View()) : Architecture_t::Zero(dhNextT);
    dcT ? Architecture_t::Copy(fDcNext.View(), dcT->View()) : Architecture_t::Zero(fDcNext.View());
-   if (fReturnSequence)
-      Architecture_t::BatchToTimeMajor(fDY.View(), gradOutput.View(), T);
    fGatesHoldForward = false;
-   Architecture_t::ParallelForBatch(B, [&](size_t first, size_t n) {
+   Architecture_t::ParallelFor(B, [&](size_t first, size_t n) {
       for (size_t t = T; t-- > 0;) {
-         const ConstView_t dY_t = fReturnSequence ? Block(fDY, t, first, n)
+         const ConstView_t dY_t = fReturnSequence ? Step(gradOutput.View(), t, H, first, n)
                                   : t == T - 1    ? gradOutput.View().rowBlock(first, n)
                                                   : ConstView_t{};
          CellBackward(t, dY_t, first, n);
+         Architecture_t::Copy(Step(gradInput.View(), t, D, first, n), InputCols(Block(fDXH, t, first, n)));
       }
    });
    // After the loop, over all T·B rows at once (fGates now holds DZ):
    ConstView_t DZ = fGates.View();
-   Architecture_t::Gemm(fdW.View(), DZ, true, fX.View(), false);                       // dW = DZᵀ X
-   Architecture_t::Gemm(fdU.View(), DZ, true, fH.View().rowBlock(0, T * B), false);   // dU = DZᵀ H_prev
-   Architecture_t::SumColumns(fdB.View(), DZ);                                                // db = Σ rows of DZ
-   Architecture_t::Gemm(fDX.View(), DZ, false, fW.View(), false);                      // dX = DZ W
-   Architecture_t::TimeToBatchMajor(gradInput.View(), fDX.View(), T);
-   // fDhNext, fDcNext now hold ∂L/∂h_0, ∂L/∂c_0.
+   // [dW | dU | db] = DZᵀ [X | H_prev | 1]
+   Architecture_t::Gemm(fdWUb.View(), DZ, true, fXH.View().rowBlock(0, T * B), false);
+   Architecture_t::Copy(fdW.View(), InputCols(fdWUb.View()));
+   Architecture_t::Copy(fdU.View(), StateCols(fdWUb.View()));
+   Architecture_t::Copy(fdB.View(), BiasCol(fdWUb.View()));
+   // Block 0 of fDXH now holds ∂L/∂h_0 in its h columns, fDcNext ∂L/∂c_0.
 }
 
 template <typename Architecture_t>
 void TBasicLSTMLayer<Architecture_t>::CellBackward(size_t t, ConstView_t dY_t, size_t first, size_t n)
 {
-   View_t dz = Block(fGates, t, first, n), dhNext = fDhNext.View().rowBlock(first, n);
-   Architecture_t::LstmCellBackward(fF1, fF2, dz, Block(fC, t, first, n), Block(fC, t + 1, first, n), dY_t, dhNext,
-                                    fDcNext.View().rowBlock(first, n));
-   // dh_next = dz_t U: the only GEMM inside the loop.
-   Architecture_t::Gemm(dhNext, dz, false, fU.View(), false);
+   View_t dz = Block(fGates, t, first, n);
+   Architecture_t::LstmCellBackward(fF1, fF2, dz, Block(fC, t, first, n), Block(fC, t + 1, first, n), dY_t,
+                                    StateCols(Block(fDXH, t + 1, first, n)), fDcNext.View().rowBlock(first, n));
+   // [dx_t | dh_{t-1}] = dz_t [W | U]: the only GEMM inside the loop; dh_{t-1} is step t−1's dh_next.
+   Architecture_t::Gemm(Block(fDXH, t, first, n), dz, false, fWUb.View().colBlock(0, fInputSize + fStateSize), false);
 }
 
 } // namespace tmva_lstm

@@ -21,7 +21,7 @@ void TCpu<Real>::Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool 
       throw std::logic_error("Gemm: shapes do not match");
    if (m == 0 || n == 0)
       return;
-   blas::Gemm(transA, transB, m, n, k, alpha, A.data, A.cols, B.data, B.cols, beta, C.data, C.cols);
+   blas::Gemm(transA, transB, m, n, k, alpha, A.data, A.ld, B.data, B.ld, beta, C.data, C.ld);
 }
 
 template <typename Real>
@@ -37,13 +37,53 @@ void TCpu<Real>::SumColumns(View_t out, ConstView_t A, Real beta)
    }
 }
 
+namespace {
+
+/// Calls fn(r) for each row of a strided view, or fn once over all elements as a single row
+/// when the view is contiguous: memcpy and flat loops then see the longest runs.
+template <typename View, typename Fn>
+void ForEachRun(const View &A, Fn &&fn)
+{
+   if (A.contiguous()) {
+      if (A.size())
+         fn(A.data, A.size());
+      return;
+   }
+   for (size_t r = 0; r < A.rows; ++r)
+      fn(A.row(r), A.cols);
+}
+
+/// The flat element-wise kernels (activations, optimizer steps) work on whole matrices.
+template <typename... Views>
+void RequireContiguous(const char *what, const Views &...views)
+{
+   if (!(views.contiguous() && ...))
+      throw std::logic_error(std::string(what) + ": needs contiguous matrices");
+}
+
+} // namespace
+
 template <typename Real>
 void TCpu<Real>::Copy(View_t dst, ConstView_t src)
 {
-   if (dst.size() != src.size())
-      throw std::logic_error("Copy: sizes do not match");
-   if (src.size())
-      std::memcpy(dst.data, src.data, src.size() * sizeof(Real));
+   if (dst.contiguous() && src.contiguous()) {
+      if (dst.size() != src.size())
+         throw std::logic_error("Copy: sizes do not match");
+      if (src.size())
+         std::memcpy(dst.data, src.data, src.size() * sizeof(Real));
+      return;
+   }
+   if (dst.rows == src.rows && dst.cols == src.cols) {
+      for (size_t r = 0; r < src.rows; ++r)
+         std::memcpy(dst.row(r), src.row(r), src.cols * sizeof(Real));
+      return;
+   }
+   const bool vectors = (dst.rows == 1 || dst.cols == 1) && (src.rows == 1 || src.cols == 1);
+   if (!vectors || dst.size() != src.size())
+      throw std::logic_error("Copy: shapes do not match");
+   const size_t dstStep = dst.cols == 1 ? dst.ld : 1, srcStep = src.cols == 1 ? src.ld : 1;
+   for (size_t k = 0; k < src.size(); ++k)
+      dst.data[k * dstStep] = src.data[k * srcStep];
 }
 
 template <typename Real>
@@ -56,8 +96,10 @@ void TCpu<Real>::CopyFromHost(View_t dst, const Real *src, size_t n, const std::
       if (!std::isfinite(src[k]))
          throw std::invalid_argument(what + ": element " + std::to_string(k) + " is " +
                                      (std::isnan(src[k]) ? "NaN" : "inf"));
-   if (n)
-      std::memcpy(dst.data, src, n * sizeof(Real));
+   ForEachRun(dst, [&](Real *run, size_t len) {
+      std::memcpy(run, src, len * sizeof(Real));
+      src += len;
+   });
 }
 
 template <typename Real>
@@ -66,40 +108,22 @@ void TCpu<Real>::CopyToHost(Real *dst, size_t n, ConstView_t src)
    if (n != src.size())
       throw std::invalid_argument("CopyToHost: destination holds " + std::to_string(n) + " values, source has " +
                                   std::to_string(src.size()));
-   if (n)
-      std::memcpy(dst, src.data, n * sizeof(Real));
+   ForEachRun(src, [&](const Real *run, size_t len) {
+      std::memcpy(dst, run, len * sizeof(Real));
+      dst += len;
+   });
 }
 
 template <typename Real>
 void TCpu<Real>::Zero(View_t A)
 {
-   if (A.size())
-      std::memset(A.data, 0, A.size() * sizeof(Real));
-}
-
-template <typename Real>
-void TCpu<Real>::BatchToTimeMajor(View_t dst, ConstView_t src, size_t T)
-{
-   const size_t B = src.rows, N = dst.cols;
-   for (size_t t = 0; t < T; ++t)
-      for (size_t b = 0; b < B; ++b)
-         std::memcpy(dst.row(t * B + b), src.row(b) + t * N, N * sizeof(Real));
-}
-
-template <typename Real>
-void TCpu<Real>::TimeToBatchMajor(View_t dst, ConstView_t src, size_t T)
-{
-   const size_t B = dst.rows, N = src.cols;
-   for (size_t t = 0; t < T; ++t)
-      for (size_t b = 0; b < B; ++b)
-         std::memcpy(dst.row(b) + t * N, src.row(t * B + b), N * sizeof(Real));
+   ForEachRun(A, [](Real *run, size_t len) { std::memset(run, 0, len * sizeof(Real)); });
 }
 
 namespace {
 
 template <typename FGate, typename FCand, typename Real>
-void CellForward(TMatrixView<Real> gates, const Real *b, TMatrixView<const Real> cPrev, TMatrixView<Real> c,
-                 TMatrixView<Real> h)
+void CellForward(TMatrixView<Real> gates, TMatrixView<const Real> cPrev, TMatrixView<Real> c, TMatrixView<Real> h)
 {
    const size_t H = c.cols;
    for (size_t r = 0; r < gates.rows; ++r) {
@@ -108,10 +132,10 @@ void CellForward(TMatrixView<Real> gates, const Real *b, TMatrixView<const Real>
       Real *ct = c.row(r), *ht = h.row(r);
 #pragma omp simd
       for (size_t j = 0; j < H; ++j) {
-         const Real i = FGate::f(z[j] + b[j]);
-         const Real f = FGate::f(z[H + j] + b[H + j]);
-         const Real g = FCand::f(z[2 * H + j] + b[2 * H + j]);
-         const Real o = FGate::f(z[3 * H + j] + b[3 * H + j]);
+         const Real i = FGate::f(z[j]);
+         const Real f = FGate::f(z[H + j]);
+         const Real g = FCand::f(z[2 * H + j]);
+         const Real o = FGate::f(z[3 * H + j]);
          z[j] = i, z[H + j] = f, z[2 * H + j] = g, z[3 * H + j] = o;
          ct[j] = f * cp[j] + i * g;   // c_t = f ⊙ c_{t-1} + i ⊙ g
          ht[j] = o * FCand::f(ct[j]); // h_t = o ⊙ tanh(c_t)
@@ -148,11 +172,11 @@ void CellBackward(TMatrixView<Real> gates, TMatrixView<const Real> cPrev, TMatri
 
 template <typename Real>
 void TCpu<Real>::LstmCellForward(EActivationFunction gateAct, EActivationFunction candAct, View_t gates,
-                                 ConstView_t b, ConstView_t cPrev, View_t c, View_t h)
+                                 ConstView_t cPrev, View_t c, View_t h)
 {
    DispatchActivation(gateAct, [&](auto fg) {
       DispatchActivation(candAct, [&](auto fc) {
-         CellForward<decltype(fg), decltype(fc)>(gates, b.data, cPrev, c, h);
+         CellForward<decltype(fg), decltype(fc)>(gates, cPrev, c, h);
       });
    });
 }
@@ -182,6 +206,7 @@ void TCpu<Real>::AddRowVector(View_t A, ConstView_t b)
 template <typename Real>
 void TCpu<Real>::ActivationForward(EActivationFunction f, View_t A)
 {
+   RequireContiguous("ActivationForward", A);
    DispatchActivation(f, [&](auto F) {
 #pragma omp simd
       for (size_t k = 0; k < A.size(); ++k)
@@ -192,6 +217,7 @@ void TCpu<Real>::ActivationForward(EActivationFunction f, View_t A)
 template <typename Real>
 void TCpu<Real>::ActivationBackward(EActivationFunction f, View_t dA, ConstView_t Y)
 {
+   RequireContiguous("ActivationBackward", dA, Y);
    DispatchActivation(f, [&](auto F) {
       for (size_t k = 0; k < dA.size(); ++k)
          dA.data[k] *= decltype(F)::dfFromY(Y.data[k]);
@@ -299,6 +325,7 @@ void TCpu<Real>::OutputFunction(ELossFunction loss, View_t A)
 template <typename Real>
 void TCpu<Real>::SgdStep(View_t W, ConstView_t dW, View_t V, Real learningRate, Real momentum)
 {
+   RequireContiguous("SgdStep", W, dW, V);
    for (size_t k = 0; k < W.size(); ++k) {
       V.data[k] = momentum * V.data[k] + dW.data[k];
       W.data[k] -= learningRate * V.data[k];
@@ -309,6 +336,7 @@ template <typename Real>
 void TCpu<Real>::AdamStep(View_t W, ConstView_t dW, View_t M, View_t V, Real learningRate, Real beta1, Real beta2,
                           Real epsilon, size_t t)
 {
+   RequireContiguous("AdamStep", W, dW, M, V);
    const Real c1 = 1 - std::pow(beta1, Real(t)), c2 = 1 - std::pow(beta2, Real(t));
    for (size_t k = 0; k < W.size(); ++k) {
       const Real g = dW.data[k];
@@ -348,7 +376,7 @@ namespace {
 
 int gNumThreads = 0; // 0: not set, follow BLAS
 
-/// Persistent helper threads for ParallelForBatch: task 0 runs on the caller, task k on
+/// Persistent helper threads for ParallelFor: task 0 runs on the caller, task k on
 /// worker k−1. Workers sleep on a condition variable between calls.
 class TWorkerPool {
 public:
@@ -452,18 +480,18 @@ int TCpu<Real>::GetNumThreads()
 }
 
 template <typename Real>
-void TCpu<Real>::ParallelForBatch(size_t B, const std::function<void(size_t, size_t)> &fn)
+void TCpu<Real>::ParallelFor(size_t N, const std::function<void(size_t, size_t)> &fn)
 {
-   constexpr size_t kMinRowsPerSlice = 16; // below this a slice's GEMMs are too thin to pay off
-   const size_t slices = std::min<size_t>(size_t(GetNumThreads()), B / kMinRowsPerSlice);
+   constexpr size_t kMinPerSlice = 16; // below this a slice's GEMMs are too thin to pay off
+   const size_t slices = std::min<size_t>(size_t(GetNumThreads()), N / kMinPerSlice);
    if (slices <= 1 || !blas::kHasThreadControl) {
-      fn(0, B);
+      fn(0, N);
       return;
    }
    const int blasThreads = blas::GetNumThreads();
    blas::SetNumThreads(1); // the slices are the parallelism now
    auto slice = [&](size_t k) {
-      const size_t first = B * k / slices, last = B * (k + 1) / slices;
+      const size_t first = N * k / slices, last = N * (k + 1) / slices;
       fn(first, last - first);
    };
    try {

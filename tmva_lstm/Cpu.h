@@ -17,25 +17,35 @@
 
 namespace tmva_lstm {
 
-/// A contiguous row-major block of memory owned by someone else (a matrix or a part of one).
+/// A row-major block of memory owned by someone else: a matrix or a part of one. Rows are `ld`
+/// elements apart (ld = cols for a whole matrix or a block of rows; more for a block of columns,
+/// as the [x_t | h_{t-1}] operands of the LSTM's GEMMs).
 template <typename Real>
 class TMatrixView {
 public:
    Real *data = nullptr;
    size_t rows = 0;
    size_t cols = 0;
+   size_t ld = 0;
 
    TMatrixView() = default;
-   TMatrixView(Real *d, size_t nrows, size_t ncols) : data(d), rows(nrows), cols(ncols) {}
+   TMatrixView(Real *d, size_t nrows, size_t ncols) : data(d), rows(nrows), cols(ncols), ld(ncols) {}
+   TMatrixView(Real *d, size_t nrows, size_t ncols, size_t stride) : data(d), rows(nrows), cols(ncols), ld(stride) {}
    /// A writable view is readable: TMatrixView<float> converts to TMatrixView<const float>.
    /// (For a non-const Real this is the copy constructor; it is not a template so that cling
    /// and PyROOT apply it too.)
-   TMatrixView(const TMatrixView<std::remove_const_t<Real>> &v) : data(v.data), rows(v.rows), cols(v.cols) {}
+   TMatrixView(const TMatrixView<std::remove_const_t<Real>> &v) : data(v.data), rows(v.rows), cols(v.cols), ld(v.ld)
+   {
+   }
 
    size_t size() const { return rows * cols; }
-   Real *row(size_t r) const { return data + r * cols; }
+   /// The elements are one run of memory (what flat element-wise loops and memcpy need).
+   bool contiguous() const { return ld == cols || rows <= 1; }
+   Real *row(size_t r) const { return data + r * ld; }
    /// Rows [first, first + n): a time step's B rows in a time-major (T·B)×N stack.
-   TMatrixView rowBlock(size_t first, size_t n) const { return {data + first * cols, n, cols}; }
+   TMatrixView rowBlock(size_t first, size_t n) const { return {data + first * ld, n, cols, ld}; }
+   /// Columns [first, first + n): x_t or h_{t-1} inside an [x | h] row.
+   TMatrixView colBlock(size_t first, size_t n) const { return {data + first, rows, n, ld}; }
 };
 
 /// An owning row-major matrix in host memory, zero-initialised.
@@ -73,6 +83,8 @@ public:
    static void Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha = 1, Real beta = 0);
    /// out (1×N) = beta · out + column sums of A (M×N).
    static void SumColumns(View_t out, ConstView_t A, Real beta = 0);
+   /// dst = src, same shape; or the same number of elements when both are contiguous; or two
+   /// vectors of the same length, a row and a column (b in and out of [W | U | b]).
    static void Copy(View_t dst, ConstView_t src);
    /// Fill dst from n host values; throws if n is not its size or a value is NaN or inf
    /// (`what` names the quantity in the message). The way user data enters.
@@ -80,16 +92,11 @@ public:
    /// Copy src to host memory of n values; throws if n is not its size.
    static void CopyToHost(Real *dst, size_t n, ConstView_t src);
    static void Zero(View_t A);
-   /// src is B×(T·N), sample-major as users hand it over; dst is (T·B)×N, one B-row block per
-   /// step, so that every time step is a contiguous GEMM operand.
-   static void BatchToTimeMajor(View_t dst, ConstView_t src, size_t T);
-   /// The inverse of BatchToTimeMajor: src (T·B)×N, dst B×(T·N).
-   static void TimeToBatchMajor(View_t dst, ConstView_t src, size_t T);
 
    /// One LSTM step, element-wise, fused (lstm-math.md, Forward). On entry `gates` (B×4H) holds
-   /// x_t Wᵀ + h_{t-1} Uᵀ; on exit the gate values i, f, g, o. Writes c_t and h_t.
+   /// z_t = x_t Wᵀ + h_{t-1} Uᵀ + b; on exit the gate values i, f, g, o. Writes c_t and h_t.
    static void LstmCellForward(EActivationFunction gateAct, EActivationFunction candAct, View_t gates,
-                               ConstView_t b, ConstView_t cPrev, View_t c, View_t h);
+                               ConstView_t cPrev, View_t c, View_t h);
    /// The element-wise part of one BPTT step (lstm-math.md, Backward). On entry `gates` holds
    /// i, f, g, o of step t, on exit dz_t = [dz_i, dz_f, dz_g, dz_o]. dY may be empty (no output
    /// at this step). dcNext is read as dc_{t+1}-carry and overwritten with dc ⊙ f.
@@ -126,11 +133,12 @@ public:
    /// (OPENBLAS_NUM_THREADS, else the number of cores).
    static void SetNumThreads(int n);
    static int GetNumThreads();
-   /// Runs fn(first, n) on disjoint slices [first, first + n) of the B batch rows, one slice per
-   /// thread, and waits. The recurrence is independent across samples, so each slice runs the
-   /// whole time loop (its small GEMMs and element-wise steps) on its own core; BLAS is
-   /// single-threaded meanwhile, so nothing is oversubscribed.
-   static void ParallelForBatch(size_t B, const std::function<void(size_t, size_t)> &fn);
+   /// Runs fn(first, n) on disjoint slices [first, first + n) of [0, N), one slice per thread
+   /// (at least 16 indices each), and waits. The LSTM slices its batch rows: the recurrence is
+   /// independent across samples, so each slice runs the whole time loop (its small GEMMs and
+   /// element-wise steps) on its own core. BLAS is single-threaded meanwhile, so nothing is
+   /// oversubscribed.
+   static void ParallelFor(size_t N, const std::function<void(size_t, size_t)> &fn);
 };
 
 extern template class TCpuMatrix<float>;

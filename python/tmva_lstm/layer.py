@@ -118,17 +118,14 @@ class LSTM:
     dW = _matrix_property("dW", "GetWeightInputGradients", _4HxD, "∂L/∂W after backward", False)
     dU = _matrix_property("dU", "GetWeightStateGradients", _4HxH, "∂L/∂U after backward", False)
     db = _matrix_property("db", "GetBiasGradients", _4H, "∂L/∂b after backward", False)
-    dh0 = _matrix_property("dh0", "GetInitialStateGradient", _BxH, "∂L/∂h_0 after backward", False)
-    dc0 = _matrix_property("dc0", "GetInitialCellGradient", _BxH, "∂L/∂c_0 after backward", False)
 
-    @property
-    def h_T(self):
-        """final state h_T of the last forward (B, H)"""
-        return self._get(self._layer.GetState(), (self.batch_size, self.state_size))
+    def _state_view_property(getter, doc):  # read-only (B, H) views into the layer's stacks
+        return property(lambda self: self._get(getattr(self._layer, getter)(), (self.batch_size, self.state_size)),
+                        doc=doc)
 
-    @property
-    def c_T(self):
-        """final cell state c_T of the last forward (B, H)"""
-        return self._get(self._layer.GetCell(), (self.batch_size, self.state_size))
+    h_T = _state_view_property("GetState", "final state h_T of the last forward (B, H)")
+    c_T = _state_view_property("GetCell", "final cell state c_T of the last forward (B, H)")
+    dh0 = _state_view_property("GetInitialStateGradient", "∂L/∂h_0 after backward (B, H)")
+    dc0 = _state_view_property("GetInitialCellGradient", "∂L/∂c_0 after backward (B, H)")
 
-    del _matrix_property, _4HxD, _4HxH, _4H, _BxH
+    del _matrix_property, _state_view_property, _4HxD, _4HxH, _4H, _BxH

@@ -61,7 +61,8 @@ def backward(dhs, cache, dh_T=None, dc_T=None):
         dz = np.concatenate([dz_i, dz_f, dz_g, dz_o], axis=1)
         dc_next = dc * f
         dh_next = dz @ U
-        # per-step accumulation here; the C++ does each as one GEMM after the loop
+        # per-step sums here; the C++ does dx_t with dh_next as one GEMM per step,
+        # [dz_t W | dz_t U], and dW, dU as one GEMM after the loop
         dW += dz.T @ x[:, t]
         dU += dz.T @ h_prev
         db += dz.sum(axis=0)

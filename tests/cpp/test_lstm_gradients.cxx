@@ -27,6 +27,14 @@ void Fill(Matrix &A, std::mt19937_64 &rng, double scale = 1.0)
       A.GetRawDataPointer()[k] = u(rng);
 }
 
+/// A copy of a (possibly strided) view as its own matrix.
+Matrix Owned(Arch::ConstView_t v)
+{
+   Matrix m(v.rows, v.cols);
+   Arch::Copy(m.View(), v);
+   return m;
+}
+
 double Dot(const double *a, const double *b, size_t n)
 {
    double s = 0;
@@ -62,13 +70,14 @@ void Check(const Case &c)
       layer.Forward(x, y);
       const size_t n = c.B * c.H;
       return Dot(y.GetRawDataPointer(), R.GetRawDataPointer(), y.GetNoElements()) +
-             Dot(layer.GetState().data, Rh.GetRawDataPointer(), n) + Dot(layer.GetCell().data, Rc.GetRawDataPointer(), n);
+             Dot(Owned(layer.GetState()).GetRawDataPointer(), Rh.GetRawDataPointer(), n) +
+             Dot(Owned(layer.GetCell()).GetRawDataPointer(), Rc.GetRawDataPointer(), n);
    };
    loss();
    layer.Backward(R, dx, &Rh, &Rc);
    const Matrix dW = layer.GetWeightInputGradients(), dU = layer.GetWeightStateGradients(),
-                db = layer.GetBiasGradients(), dh0 = layer.GetInitialStateGradient(),
-                dc0 = layer.GetInitialCellGradient();
+                db = layer.GetBiasGradients(), dh0 = Owned(layer.GetInitialStateGradient()),
+                dc0 = Owned(layer.GetInitialCellGradient());
 
    auto compare = [&](const char *name, double *param, const Matrix &grad) {
       double maxErr = 0, maxRef = 0;
