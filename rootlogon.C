@@ -12,4 +12,11 @@
       gInterpreter->AddIncludePath(dir + "/include"); // before loading: the dictionary parses the headers
    if (!dir.Length() || gSystem->Load(dir + "/lib/libTMVALSTM.so") < 0)
       Warning("rootlogon", "tmva-lstm is not installed for python3: run pip install . first");
+   else {
+      // Declared up front, so that templates in macros (train_lstm.C) see the whole API.
+      gInterpreter->Declare("#include \"DeepNet.h\"\n#include \"Trainer.h\"\n#include \"Metrics.h\"\n"
+                            "#include \"ModelIO.h\"\n#include \"TreeReader.h\"");
+      if (!gSystem->AccessPathName(dir + "/lib/libTMVALSTMCuda.so")) // the CUDA architecture, where built
+         gSystem->Load(dir + "/lib/libTMVALSTMCuda.so");
+   }
 }

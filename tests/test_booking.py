@@ -1,9 +1,11 @@
 """TMVA booking strings: the same strings build the same network; bad tokens are quoted."""
 
+import re
+
 import numpy as np
 import pytest
 
-from tmva_lstm import Net, _cpp
+from tmva_lstm import LSTM, Net, _cpp
 
 TUTORIAL = ("InputLayout=10|30:Layout=LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,LINEAR"
             ":TrainingStrategy=LearningRate=1e-3,Optimizer=ADAM,BatchSize=100,MaxEpochs=20,ConvergenceSteps=10")
@@ -73,6 +75,16 @@ def test_layers_that_do_not_chain():
         Net("InputLayout=10|30:Layout=LSTM|10|30|10|0|0,DENSE|3|TANH")
 
 
-def test_gpu_without_cuda_build():
-    with pytest.raises(RuntimeError, match="Architecture=GPU.*no CUDA"):
+def test_gpu_needs_a_cuda_build_and_a_gpu():
+    """Architecture=GPU (and arch="cuda") is the CUDA architecture; without a CUDA build or a GPU
+    the error says which is missing."""
+    try:
+        _cpp.architecture("cuda", "float32")
+    except RuntimeError as e:
+        assert re.search(r"no CUDA architecture|TCuda: no CUDA device available", str(e))
+    else:
+        pytest.skip("a GPU is usable here: Architecture=GPU trains on it")
+    with pytest.raises(RuntimeError, match=r"Architecture=GPU: .*(no CUDA architecture|no CUDA device)"):
         Net(TUTORIAL + ":Architecture=GPU")
+    with pytest.raises(RuntimeError, match=r"no CUDA architecture|no CUDA device"):
+        LSTM(4, 3, 5, 7, arch="cuda")

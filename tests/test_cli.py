@@ -29,8 +29,11 @@ def test_bench_runs_and_reports(tmp_path, capsys):
 
     out = tmp_path / "bench.json"
     assert main(["bench", "--configs", "S", "--dtypes", "float64", "--reps", "2", "--threads", "1",
-                 "--json", str(out)]) == 0
+                 "--rounds", "2", "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "GEMM ceiling" in text and "S      float64" in text
     row = json.loads(out.read_text())["rows"][0]
     assert row["config"] == "S" and row["ours_ms"] > 0 and row["ours_gflops"] > 0 and row["ours_peak_mib"] >= 0
+    assert row["rounds"] == 2
+    if "ratio" in row:
+        assert row["ratio_min"] <= row["ratio"] <= row["ratio_max"]

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -9,8 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from tmva_lstm import Net, data
+from tmva_lstm import Net, _cpp, data
 from tmva_lstm.cli import main
+from tmva_lstm.workflow import TUTORIAL_OPTIONS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = ("InputLayout=10|30:Layout=LSTM|6|30|10|0|1,RESHAPE|FLAT,DENSE|8|TANH,LINEAR:RandomSeed=2"
@@ -156,3 +158,15 @@ def test_macros_train_in_cpp(tmp_path):
     assert Net.load(model).predict(x).shape == (300, 1)
     failed = run(f'macros/train_lstm.C("{tmp_path}/missing.root", "{model}")')
     assert "cannot open ROOT file" in failed.stdout + failed.stderr
+    if not _cpp_gpu_usable():  # Architecture=GPU without a GPU or a CUDA build: an error, no model
+        gpu = run(f'macros/train_lstm.C("{path}", "{tmp_path}/gpu.root", "{TUTORIAL_OPTIONS}:Architecture=GPU")')
+        assert re.search(r"Architecture=GPU: .*no CUDA architecture|TCuda: no CUDA device", gpu.stdout + gpu.stderr)
+        assert not (tmp_path / "gpu.root").exists()
+
+
+def _cpp_gpu_usable():
+    try:
+        _cpp.architecture("cuda", "float32")
+    except RuntimeError:
+        return False
+    return True

@@ -29,23 +29,23 @@ public:
    size_t ld = 0;
 
    TMatrixView() = default;
-   TMatrixView(Real *d, size_t nrows, size_t ncols) : data(d), rows(nrows), cols(ncols), ld(ncols) {}
-   TMatrixView(Real *d, size_t nrows, size_t ncols, size_t stride) : data(d), rows(nrows), cols(ncols), ld(stride) {}
+   TMVA_LSTM_HOST_DEVICE TMatrixView(Real *d, size_t nrows, size_t ncols) : data(d), rows(nrows), cols(ncols), ld(ncols) {}
+   TMVA_LSTM_HOST_DEVICE TMatrixView(Real *d, size_t nrows, size_t ncols, size_t stride) : data(d), rows(nrows), cols(ncols), ld(stride) {}
    /// A writable view is readable: TMatrixView<float> converts to TMatrixView<const float>.
    /// (For a non-const Real this is the copy constructor; it is not a template so that cling
    /// and PyROOT apply it too.)
-   TMatrixView(const TMatrixView<std::remove_const_t<Real>> &v) : data(v.data), rows(v.rows), cols(v.cols), ld(v.ld)
+   TMVA_LSTM_HOST_DEVICE TMatrixView(const TMatrixView<std::remove_const_t<Real>> &v) : data(v.data), rows(v.rows), cols(v.cols), ld(v.ld)
    {
    }
 
-   size_t size() const { return rows * cols; }
+   TMVA_LSTM_HOST_DEVICE size_t size() const { return rows * cols; }
    /// The elements are one run of memory (what flat element-wise loops and memcpy need).
-   bool contiguous() const { return ld == cols || rows <= 1; }
-   Real *row(size_t r) const { return data + r * ld; }
+   TMVA_LSTM_HOST_DEVICE bool contiguous() const { return ld == cols || rows <= 1; }
+   TMVA_LSTM_HOST_DEVICE Real *row(size_t r) const { return data + r * ld; }
    /// Rows [first, first + n): a time step's B rows in a time-major (T·B)×N stack.
-   TMatrixView rowBlock(size_t first, size_t n) const { return {data + first * ld, n, cols, ld}; }
+   TMVA_LSTM_HOST_DEVICE TMatrixView rowBlock(size_t first, size_t n) const { return {data + first * ld, n, cols, ld}; }
    /// Columns [first, first + n): x_t or h_{t-1} inside an [x | h] row.
-   TMatrixView colBlock(size_t first, size_t n) const { return {data + first, rows, n, ld}; }
+   TMVA_LSTM_HOST_DEVICE TMatrixView colBlock(size_t first, size_t n) const { return {data + first, rows, n, ld}; }
 };
 
 /// An owning row-major matrix in host memory, zero-initialised.
@@ -78,6 +78,8 @@ public:
    using ConstView_t = TMatrixView<const Real>;
 
    static const char *Name() { return "cpu"; }
+   /// Waits until queued work is done (for timing): nothing is queued on the CPU.
+   static void Synchronize() {}
 
    /// C = alpha · op(A) op(B) + beta · C, op(X) = Xᵀ when transX. One BLAS ?gemm call.
    static void Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha = 1, Real beta = 0);

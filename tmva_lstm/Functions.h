@@ -10,6 +10,14 @@
 #include <stdexcept>
 #include <string>
 
+// The activations are used by the CPU kernels and, compiled by nvcc, by the CUDA kernels: one
+// definition, the same numbers on both architectures.
+#ifdef __CUDACC__
+#define TMVA_LSTM_HOST_DEVICE __host__ __device__
+#else
+#define TMVA_LSTM_HOST_DEVICE
+#endif
+
 namespace tmva_lstm {
 
 enum class EActivationFunction { kIdentity = 0, kRelu = 1, kSigmoid = 2, kTanh = 3 };
@@ -29,7 +37,7 @@ enum class EOptimizer { kSGD, kAdam };
 /// Cephes' method: x = n ln2 + r, |r| ≤ ln2/2, exp(r) by a polynomial (float) or a rational
 /// function (double), 2^n built in the exponent bits. Within 2 ulp of std::exp; the argument
 /// is clamped to the range where the result is a normal number.
-inline float Exp(float x)
+TMVA_LSTM_HOST_DEVICE inline float Exp(float x)
 {
    x = std::min(std::max(x, -87.33f), 88.0f);
    const float shift = 12582912.f;                  // 1.5·2^23: adding it rounds to an integer
@@ -51,7 +59,7 @@ inline float Exp(float x)
    return p * two_n;
 }
 
-inline double Exp(double x)
+TMVA_LSTM_HOST_DEVICE inline double Exp(double x)
 {
    x = std::min(std::max(x, -708.0), 709.0);
    const double shift = 6755399441055744.0; // 1.5·2^52
@@ -72,20 +80,20 @@ inline double Exp(double x)
 }
 
 struct Identity {
-   template <typename Real> static Real f(Real z) { return z; }
-   template <typename Real> static Real dfFromY(Real) { return Real(1); }
+   template <typename Real> TMVA_LSTM_HOST_DEVICE static Real f(Real z) { return z; }
+   template <typename Real> TMVA_LSTM_HOST_DEVICE static Real dfFromY(Real) { return Real(1); }
 };
 struct Relu {
-   template <typename Real> static Real f(Real z) { return z > Real(0) ? z : Real(0); }
-   template <typename Real> static Real dfFromY(Real y) { return y > Real(0) ? Real(1) : Real(0); }
+   template <typename Real> TMVA_LSTM_HOST_DEVICE static Real f(Real z) { return z > Real(0) ? z : Real(0); }
+   template <typename Real> TMVA_LSTM_HOST_DEVICE static Real dfFromY(Real y) { return y > Real(0) ? Real(1) : Real(0); }
 };
 struct Sigmoid {
-   template <typename Real> static Real f(Real z) { return Real(1) / (Real(1) + Exp(-z)); }
-   template <typename Real> static Real dfFromY(Real y) { return y * (Real(1) - y); }   // σ' = s(1−s)
+   template <typename Real> TMVA_LSTM_HOST_DEVICE static Real f(Real z) { return Real(1) / (Real(1) + Exp(-z)); }
+   template <typename Real> TMVA_LSTM_HOST_DEVICE static Real dfFromY(Real y) { return y * (Real(1) - y); }   // σ' = s(1−s)
 };
 struct Tanh {
-   template <typename Real> static Real f(Real z) { return Real(2) / (Real(1) + Exp(Real(-2) * z)) - Real(1); }
-   template <typename Real> static Real dfFromY(Real y) { return Real(1) - y * y; }     // tanh' = 1−t²
+   template <typename Real> TMVA_LSTM_HOST_DEVICE static Real f(Real z) { return Real(2) / (Real(1) + Exp(Real(-2) * z)) - Real(1); }
+   template <typename Real> TMVA_LSTM_HOST_DEVICE static Real dfFromY(Real y) { return Real(1) - y * y; }     // tanh' = 1−t²
 };
 
 /// Calls fn(F{}) with the functor type that `act` names: kernels are instantiated per

@@ -1,11 +1,16 @@
 """CPU benchmark of one LSTM training step (layer forward + backward of a summed loss):
 tmva-lstm against torch.nn.LSTM with the same threads, and the BLAS GEMM rate as the ceiling.
 
-    tmva-lstm bench [--configs S M L XL] [--dtypes float32 float64] [--threads 2] [--reps 20] [--json out.json]
+    tmva-lstm bench [--configs S M L XL] [--dtypes float32 float64] [--threads 2] [--reps 20]
+                    [--rounds 3] [--json out.json]
 
 Work per step is counted as 3 × the forward GEMM flops, 3 · 2·B·T·4H·(D+H). Peak memory is how
 far the resident set rises above where it stood before the layer was built (the kernel's peak
 counter is reset first), measured in a fresh subprocess per (framework, config, dtype).
+
+On a shared machine the speed drifts by tens of percent within a minute, so ours and torch are
+measured back to back, `rounds` times alternately; the ratio reported is the median of the
+per-round ratios (with its range), the times are the medians over rounds.
 """
 
 import json
@@ -145,8 +150,10 @@ def have_torch():
     return True
 
 
-def run(configs=("S", "M", "L", "XL"), dtypes=("float32", "float64"), threads=2, reps=20, log=print):
+def run(configs=("S", "M", "L", "XL"), dtypes=("float32", "float64"), threads=2, reps=20, rounds=3, log=print):
     """Returns a dict with machine info and one row per (config, dtype)."""
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
     set_threads(threads)
     torch_ok = have_torch()
     ceiling = {d: gemm_gflops(d) for d in dtypes}
@@ -155,21 +162,28 @@ def run(configs=("S", "M", "L", "XL"), dtypes=("float32", "float64"), threads=2,
         for config in configs:
             B, T, D, H = CONFIGS[config]
             flops = step_flops(B, T, D, H)
-            ours = _measure_in_subprocess("ours", config, dtype, threads, reps)
-            row = {"config": config, "dtype": dtype, "B": B, "T": T, "D": D, "H": H,
-                   "ours_ms": ours["seconds"] * 1e3, "ours_gflops": flops / ours["seconds"] / 1e9,
-                   "ours_peak_mib": ours["peak_mib"], "gemm_ceiling_gflops": ceiling[dtype]}
+            frameworks = ("ours", "torch") if torch_ok else ("ours",)
+            seen = {fw: [] for fw in frameworks}
+            for _ in range(rounds):
+                for fw in frameworks:
+                    seen[fw].append(_measure_in_subprocess(fw, config, dtype, threads, reps))
+            seconds = {fw: statistics.median(m["seconds"] for m in seen[fw]) for fw in frameworks}
+            peak = {fw: max(m["peak_mib"] for m in seen[fw]) for fw in frameworks}
+            row = {"config": config, "dtype": dtype, "B": B, "T": T, "D": D, "H": H, "rounds": rounds,
+                   "ours_ms": seconds["ours"] * 1e3, "ours_gflops": flops / seconds["ours"] / 1e9,
+                   "ours_peak_mib": peak["ours"], "gemm_ceiling_gflops": ceiling[dtype]}
             row["ours_pct_ceiling"] = 100 * row["ours_gflops"] / ceiling[dtype]
             if torch_ok:
-                theirs = _measure_in_subprocess("torch", config, dtype, threads, reps)
-                row.update(torch_ms=theirs["seconds"] * 1e3, torch_gflops=flops / theirs["seconds"] / 1e9,
-                           torch_peak_mib=theirs["peak_mib"], ratio=ours["seconds"] / theirs["seconds"])
+                ratios = [o["seconds"] / t["seconds"] for o, t in zip(seen["ours"], seen["torch"])]
+                row.update(torch_ms=seconds["torch"] * 1e3, torch_gflops=flops / seconds["torch"] / 1e9,
+                           torch_peak_mib=peak["torch"], ratio=statistics.median(ratios),
+                           ratio_min=min(ratios), ratio_max=max(ratios))
             rows.append(row)
             log(format_row(row))
     import platform
 
     info = {"date": time.strftime("%Y-%m-%d"), "machine": platform.machine(), "processor": _cpu_name(),
-            "cores": os.cpu_count(), "threads": threads, "reps": reps,
+            "cores": os.cpu_count(), "threads": threads, "reps": reps, "rounds": rounds,
             "torch": _torch_version() if torch_ok else None, "gemm_ceiling_gflops": ceiling}
     return {"info": info, "rows": rows}
 
@@ -191,13 +205,14 @@ def _torch_version():
     return torch.__version__
 
 
-HEADER = (f"{'config':<6} {'dtype':<8} {'ours ms':>9} {'torch ms':>9} {'ours/torch':>10} {'GFLOP/s':>8} "
-          f"{'% GEMM':>7} {'ours MiB':>9} {'torch MiB':>9}")
+HEADER = (f"{'config':<6} {'dtype':<8} {'ours ms':>9} {'torch ms':>9} {'ours/torch':>10} {'(range)':>11} "
+          f"{'GFLOP/s':>8} {'% GEMM':>7} {'ours MiB':>9} {'torch MiB':>9}")
 
 
 def format_row(r):
     torch_ms = f"{r['torch_ms']:9.3f}" if "torch_ms" in r else f"{'-':>9}"
     ratio = f"{r['ratio']:10.2f}" if "ratio" in r else f"{'-':>10}"
+    spread = f"{r['ratio_min']:.2f}-{r['ratio_max']:.2f}" if "ratio" in r else "-"
     torch_mib = f"{r['torch_peak_mib']:9.1f}" if "torch_peak_mib" in r else f"{'-':>9}"
-    return (f"{r['config']:<6} {r['dtype']:<8} {r['ours_ms']:9.3f} {torch_ms} {ratio} {r['ours_gflops']:8.1f} "
+    return (f"{r['config']:<6} {r['dtype']:<8} {r['ours_ms']:9.3f} {torch_ms} {ratio} {spread:>11} {r['ours_gflops']:8.1f} "
             f"{r['ours_pct_ceiling']:7.1f} {r['ours_peak_mib']:9.1f} {torch_mib}")

@@ -117,9 +117,10 @@ def bench_command(args):
     from . import bench
 
     print(f"tmva-lstm bench: one training step (LSTM forward + backward of a summed loss), {args.threads} threads, "
-          f"median of >= {args.reps}" + ("" if bench.have_torch() else "; torch not installed, no comparison"))
+          f"median of >= {args.reps}, {args.rounds} alternating rounds" +
+          ("" if bench.have_torch() else "; torch not installed, no comparison"))
     print(bench.HEADER)
-    result = bench.run(args.configs, args.dtypes, args.threads, args.reps)
+    result = bench.run(args.configs, args.dtypes, args.threads, args.reps, args.rounds)
     print("GEMM ceiling (2048^3 through TCpu::Gemm, best of 10): " +
           ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in result["info"]["gemm_ceiling_gflops"].items()))
     if args.json:
@@ -165,6 +166,7 @@ def main(argv=None):
     p.add_argument("--dtypes", nargs="+", choices=["float32", "float64"], default=["float32", "float64"])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--reps", type=int, default=20, help="timed steps per measurement (at least)")
+    p.add_argument("--rounds", type=int, default=3, help="ours/torch measurements back to back, alternately")
     p.add_argument("--json", help="also write the results here")
     p.set_defaults(run=bench_command)
 

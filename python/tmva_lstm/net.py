@@ -17,9 +17,12 @@ def _dtype_name(dtype):
 
 
 def _arch_of(spec, dtype):
-    if spec.architecture == "GPU":
-        raise RuntimeError("Architecture=GPU: this build of tmva-lstm has no CUDA architecture; use Architecture=CPU")
-    return _cpp.architecture("cpu", _dtype_name(dtype))
+    """Architecture=GPU books the CUDA architecture (a clear RuntimeError where there is none)."""
+    arch = "cuda" if spec.architecture == "GPU" else "cpu"
+    try:
+        return _cpp.architecture(arch, _dtype_name(dtype))
+    except RuntimeError as e:
+        raise RuntimeError(f"Architecture={spec.architecture}: {e}") from None
 
 
 class Net:

@@ -1,0 +1,134 @@
+"""GPU benchmark: one LSTM training step (layer forward + backward of a summed loss) of ours
+against PyTorch's cuDNN nn.LSTM, in the same run, on configs S, M, L, XL, float32 and float64.
+
+    python bench/gpu_bench.py --exe build/lstm_step_bench [--configs S M L XL] [--dtypes ...]
+                              [--reps 50] [--json out.json] [--device cuda]
+
+Ours is timed by the C++ executable bench/lstm_step.cxx (the GPU machine has no ROOT, so no
+PyROOT): wall time of Forward + Backward, synchronised, i.e. launch overhead included. cuDNN is
+timed two ways: eager (wall time, synchronised; mostly PyTorch's host overhead at S and M) and
+the same step captured once in a CUDA graph and replayed (device time from CUDA events). TF32 is
+off on both sides. --device cpu runs the same harness on the CPU (no graphs), to check it.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+CONFIGS = {"S": (256, 10, 30, 10), "M": (256, 10, 30, 64), "L": (64, 100, 64, 256), "XL": (256, 100, 128, 512)}
+
+
+def ours_ms(exe, device, dtype, config, reps):
+    B, T, D, H = CONFIGS[config]
+    arch = "cuda" if device == "cuda" else "cpu"
+    # idle OpenBLAS workers sleep instead of spinning on the cores the CPU layer uses (as _cpp.py)
+    env = dict(os.environ, OPENBLAS_THREAD_TIMEOUT=os.environ.get("OPENBLAS_THREAD_TIMEOUT", "4"))
+    result = subprocess.run([exe, arch, dtype, str(B), str(T), str(D), str(H), str(reps)], capture_output=True,
+                            text=True, env=env)
+    if result.returncode != 0:
+        raise RuntimeError(f"{exe} failed: {result.stderr.strip()}")
+    return json.loads(result.stdout)["median_ms"]
+
+
+def torch_step(device, dtype, config):
+    B, T, D, H = CONFIGS[config]
+    torch_dtype = getattr(torch, dtype)
+    lstm = torch.nn.LSTM(D, H, batch_first=True).to(device=device, dtype=torch_dtype)
+    x = torch.rand(B, T, D, device=device, dtype=torch_dtype, requires_grad=True)
+
+    def step():
+        out, _ = lstm(x)
+        out.sum().backward()
+
+    return step
+
+
+def synchronize(device):
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def eager_ms(step, device, reps):
+    for _ in range(3):
+        step()
+    synchronize(device)
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        step()
+        synchronize(device)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def graph_ms(step, reps):
+    """The step captured in a CUDA graph and replayed: device time per replay (CUDA events)."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # warm up outside capture, as torch.cuda.graphs requires
+        for _ in range(3):
+            step()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        step()
+    graph.replay()
+    torch.cuda.synchronize()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    times = []
+    for _ in range(reps):
+        start.record()
+        graph.replay()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--exe", required=True, help="the lstm_step_bench executable (CMake build with CUDA)")
+    p.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
+    p.add_argument("--dtypes", nargs="+", choices=["float32", "float64"], default=["float32", "float64"])
+    p.add_argument("--reps", type=int, default=50)
+    p.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
+    p.add_argument("--json", help="also write the results here")
+    args = p.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("gpu_bench: no CUDA device visible to PyTorch (use --device cpu to check the harness)", file=sys.stderr)
+        return 1
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    name = torch.cuda.get_device_name() if args.device == "cuda" else "cpu"
+    print(f"gpu_bench: one LSTM training step on {name}, torch {torch.__version__}, "
+          f"cuDNN {torch.backends.cudnn.version()}, TF32 off, median of {args.reps}")
+    print(f"{'config':<6} {'dtype':<8} {'ours ms':>9} {'eager ms':>9} {'graph ms':>9} {'ours/eager':>10} "
+          f"{'ours/graph':>10}")
+    rows = []
+    for dtype in args.dtypes:
+        for config in args.configs:
+            ours = ours_ms(args.exe, args.device, dtype, config, args.reps)
+            step = torch_step(args.device, dtype, config)
+            eager = eager_ms(step, args.device, args.reps)
+            graph = graph_ms(step, args.reps) if args.device == "cuda" else None
+            row = {"config": config, "dtype": dtype, "ours_ms": ours, "eager_ms": eager, "graph_ms": graph,
+                   "ours_over_eager": ours / eager, "ours_over_graph": ours / graph if graph else None}
+            rows.append(row)
+            graph_text = f"{graph:9.3f}" if graph else f"{'-':>9}"
+            ratio_text = f"{ours / graph:10.2f}" if graph else f"{'-':>10}"
+            print(f"{config:<6} {dtype:<8} {ours:9.3f} {eager:9.3f} {graph_text} {ours / eager:10.2f} {ratio_text}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"device": name, "date": time.strftime("%Y-%m-%d"), "torch": torch.__version__,
+                       "cudnn": torch.backends.cudnn.version(), "reps": args.reps, "rows": rows}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+// One LSTM training step (layer forward + backward of a summed loss) of the C++ library, timed
+// without Python or ROOT, on either architecture. bench/gpu_bench.py runs it on the GPU machine
+// (which has no ROOT) beside PyTorch's cuDNN LSTM.
+//
+//   lstm_step_bench <cpu|cuda> <float32|float64> B T D H [reps]
+//
+// Prints one JSON object: the median, minimum and all step times in milliseconds. The step is
+// the same as `tmva-lstm bench`: returnSequence, dY = 1 (∂Σy/∂y), every gradient computed.
+#include "BasicLSTMLayer.h"
+#include "Cpu.h"
+#ifdef TMVA_LSTM_HAVE_CUDA
+#include "Cuda.h"
+#endif
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace tmva_lstm;
+
+namespace {
+
+template <typename Arch>
+std::vector<double> TimeSteps(size_t B, size_t T, size_t D, size_t H, int reps)
+{
+   using Real = typename Arch::Scalar_t;
+   TBasicLSTMLayer<Arch> layer(B, H, D, T, false, true);
+   typename Arch::Matrix_t x(B, T * D), y(B, T * H), dy(B, T * H), dx(B, T * D);
+   std::mt19937_64 rng(0);
+   std::uniform_real_distribution<double> u(-1, 1);
+   std::vector<Real> hx(B * T * D), ones(B * T * H, Real(1));
+   for (auto &v : hx)
+      v = Real(u(rng));
+   Arch::CopyFromHost(x.View(), hx.data(), hx.size(), "x");
+   Arch::CopyFromHost(dy.View(), ones.data(), ones.size(), "dy");
+   auto step = [&] {
+      layer.Forward(x, y);
+      layer.Backward(dy, dx);
+   };
+   for (int k = 0; k < 3; ++k) // warm up: first touch, cuBLAS heuristics, worker threads
+      step();
+   Arch::Synchronize();
+   std::vector<double> ms;
+   for (int k = 0; k < reps; ++k) {
+      const auto t0 = std::chrono::steady_clock::now();
+      step();
+      Arch::Synchronize();
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+   }
+   return ms;
+}
+
+template <typename Real>
+std::vector<double> Run(const std::string &arch, size_t B, size_t T, size_t D, size_t H, int reps)
+{
+   if (arch == "cpu")
+      return TimeSteps<TCpu<Real>>(B, T, D, H, reps);
+#ifdef TMVA_LSTM_HAVE_CUDA
+   if (arch == "cuda")
+      return TimeSteps<TCuda<Real>>(B, T, D, H, reps);
+#endif
+   throw std::invalid_argument("architecture '" + arch + "' is not available in this build (cpu" +
+#ifdef TMVA_LSTM_HAVE_CUDA
+                               std::string(", cuda") +
+#else
+                               std::string() +
+#endif
+                               ")");
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+   if (argc < 7 || argc > 8) {
+      std::fprintf(stderr, "usage: %s <cpu|cuda> <float32|float64> B T D H [reps]\n", argv[0]);
+      return 2;
+   }
+   try {
+      const std::string arch = argv[1], dtype = argv[2];
+      const size_t B = std::stoul(argv[3]), T = std::stoul(argv[4]), D = std::stoul(argv[5]), H = std::stoul(argv[6]);
+      const int reps = argc == 8 ? std::stoi(argv[7]) : 20;
+      if (reps < 1)
+         throw std::invalid_argument("reps must be >= 1");
+      std::vector<double> ms;
+      if (dtype == "float32")
+         ms = Run<float>(arch, B, T, D, H, reps);
+      else if (dtype == "float64")
+         ms = Run<double>(arch, B, T, D, H, reps);
+      else
+         throw std::invalid_argument("dtype must be float32 or float64, got '" + dtype + "'");
+      std::vector<double> sorted = ms;
+      std::sort(sorted.begin(), sorted.end());
+      std::printf("{\"arch\": \"%s\", \"dtype\": \"%s\", \"B\": %zu, \"T\": %zu, \"D\": %zu, \"H\": %zu, "
+                  "\"median_ms\": %.6f, \"min_ms\": %.6f, \"ms\": [",
+                  arch.c_str(), dtype.c_str(), B, T, D, H, sorted[sorted.size() / 2], sorted.front());
+      for (size_t k = 0; k < ms.size(); ++k)
+         std::printf("%s%.6f", k ? ", " : "", ms[k]);
+      std::printf("]}\n");
+   } catch (const std::exception &e) {
+      std::fprintf(stderr, "lstm_step_bench: %s\n", e.what());
+      return 1;
+   }
+   return 0;
+}

@@ -1,0 +1,629 @@
+// TCuda<Real>: device memory, cuBLAS GEMMs and the element-wise kernels. Each kernel is the
+// CPU loop of the same name in Cpu.cxx with the loop index turned into a thread index; the
+// activations are the same functors (Functions.h, compiled for the device).
+#include "Cuda.h"
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace tmva_lstm {
+
+namespace {
+
+void Check(cudaError_t status, const char *what)
+{
+   if (status != cudaSuccess)
+      throw std::runtime_error(std::string("TCuda: ") + what + ": " + cudaGetErrorString(status));
+}
+
+void Check(cublasStatus_t status, const char *what)
+{
+   if (status != CUBLAS_STATUS_SUCCESS)
+      throw std::runtime_error(std::string("TCuda: ") + what + ": cuBLAS status " + std::to_string(int(status)));
+}
+
+/// The device and the cuBLAS handle, made on first use. A machine without a usable GPU gets a
+/// std::runtime_error saying why, at the first TCuda call (never an abort).
+class TContext {
+public:
+   static TContext &Instance()
+   {
+      static TContext context;
+      return context;
+   }
+   cublasHandle_t Blas() const { return fBlas; }
+
+private:
+   TContext()
+   {
+      int devices = 0;
+      const cudaError_t status = cudaGetDeviceCount(&devices);
+      if (status != cudaSuccess || devices == 0)
+         throw std::runtime_error(std::string("TCuda: no CUDA device available (") +
+                                  (status != cudaSuccess ? cudaGetErrorString(status) : "device count is 0") + ")");
+      Check(cublasCreate(&fBlas), "cublasCreate");
+      // Full fp32/fp64 GEMMs: no TF32 (the CPU comparison and cuDNN baseline are plain fp32).
+      Check(cublasSetMathMode(fBlas, CUBLAS_PEDANTIC_MATH), "cublasSetMathMode");
+   }
+   cublasHandle_t fBlas = nullptr;
+};
+
+/// Launch shape for n independent elements.
+constexpr unsigned kThreads = 256;
+unsigned Blocks(size_t n)
+{
+   return unsigned((n + kThreads - 1) / kThreads);
+}
+
+void CheckLaunch(const char *kernel)
+{
+   Check(cudaGetLastError(), kernel);
+}
+
+/// A grow-only device buffer for reductions (the loss and its weight sum); no allocation once
+/// it has reached the batch size.
+template <typename Real>
+Real *Scratch(size_t n)
+{
+   static std::mutex mutex;
+   static Real *buffer = nullptr;
+   static size_t capacity = 0;
+   std::lock_guard<std::mutex> lock(mutex);
+   if (n > capacity) {
+      if (buffer)
+         cudaFree(buffer);
+      buffer = nullptr, capacity = 0;
+      Check(cudaMalloc(&buffer, n * sizeof(Real)), "cudaMalloc (scratch)");
+      capacity = n;
+   }
+   return buffer;
+}
+
+// ---- GEMM: cuBLAS is column-major; a row-major X is a column-major Xᵀ with the same ld, so
+// row-major C = op(A) op(B) is column-major Cᵀ = op(B)ᵀ op(A)ᵀ: swap the operands. -----------------
+
+cublasStatus_t GemmCall(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                        const float *alpha, const float *A, int lda, const float *B, int ldb, const float *beta,
+                        float *C, int ldc)
+{
+   return cublasSgemm(h, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+cublasStatus_t GemmCall(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                        const double *alpha, const double *A, int lda, const double *B, int ldb,
+                        const double *beta, double *C, int ldc)
+{
+   return cublasDgemm(h, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+// ---- kernels ------------------------------------------------------------------------------------
+
+template <typename FGate, typename FCand, typename Real>
+__global__ void CellForwardKernel(TMatrixView<Real> gates, TMatrixView<const Real> cPrev, TMatrixView<Real> c,
+                                  TMatrixView<Real> h)
+{
+   const size_t H = c.cols, k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+   if (k >= gates.rows * H)
+      return;
+   const size_t r = k / H, j = k % H;
+   Real *z = gates.row(r);
+   const Real i = FGate::f(z[j]);
+   const Real f = FGate::f(z[H + j]);
+   const Real g = FCand::f(z[2 * H + j]);
+   const Real o = FGate::f(z[3 * H + j]);
+   z[j] = i, z[H + j] = f, z[2 * H + j] = g, z[3 * H + j] = o;
+   const Real ct = f * cPrev.row(r)[j] + i * g; // c_t = f ⊙ c_{t-1} + i ⊙ g
+   c.row(r)[j] = ct;
+   h.row(r)[j] = o * FCand::f(ct); // h_t = o ⊙ tanh(c_t)
+}
+
+template <typename FGate, typename FCand, typename Real>
+__global__ void CellBackwardKernel(TMatrixView<Real> gates, TMatrixView<const Real> cPrev, TMatrixView<const Real> c,
+                                   TMatrixView<const Real> dY, TMatrixView<const Real> dhNext,
+                                   TMatrixView<Real> dcNext)
+{
+   const size_t H = c.cols, k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+   if (k >= gates.rows * H)
+      return;
+   const size_t r = k / H, j = k % H;
+   Real *z = gates.row(r);
+   const Real i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j];
+   const Real dh = (dY.data ? dY.row(r)[j] : Real(0)) + dhNext.row(r)[j];
+   const Real tau = FCand::f(c.row(r)[j]);
+   const Real dz_o = dh * tau * FGate::dfFromY(o);
+   const Real dc = dh * o * FCand::dfFromY(tau) + dcNext.row(r)[j];
+   const Real dz_i = dc * g * FGate::dfFromY(i);
+   const Real dz_g = dc * i * FCand::dfFromY(g);
+   const Real dz_f = dc * cPrev.row(r)[j] * FGate::dfFromY(f);
+   dcNext.row(r)[j] = dc * f;
+   z[j] = dz_i, z[H + j] = dz_f, z[2 * H + j] = dz_g, z[3 * H + j] = dz_o;
+}
+
+template <typename Real>
+__global__ void SumColumnsKernel(TMatrixView<Real> out, TMatrixView<const Real> A, Real beta)
+{
+   const size_t j = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+   if (j >= A.cols)
+      return;
+   Real s = 0;
+   for (size_t r = 0; r < A.rows; ++r)
+      s += A.row(r)[j];
+   out.data[j] = beta * out.data[j] + s;
+}
+
+template <typename Real>
+__global__ void AddRowVectorKernel(TMatrixView<Real> A, TMatrixView<const Real> b)
+{
+   const size_t k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+   if (k < A.size())
+      A.row(k / A.cols)[k % A.cols] += b.data[k % A.cols];
+}
+
+template <typename F, typename Real>
+__global__ void ActivationForwardKernel(Real *a, size_t n)
+{
+   const size_t k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+   if (k < n)
+      a[k] = F::f(a[k]);
+}
+
+template <typename F, typename Real>
+__global__ void ActivationBackwardKernel(Real *dA, const Real *Y, size_t n)
+{
+   const size_t k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+   if (k < n)
+      dA[k] *= F::dfFromY(Y[k]);
+}
+
+/// log Σ_k exp(o_k), stable (as Cpu.cxx).
+template <typename Real>
+__device__ Real LogSumExp(const Real *o, size_t K)
+{
+   Real m = o[0];
+   for (size_t k = 1; k < K; ++k)
+      m = fmax(m, o[k]);
+   Real s = 0;
+   for (size_t k = 0; k < K; ++k)
+      s += exp(o[k] - m);
+   return m + log(s);
+}
+
+template <typename Real>
+__device__ Real Softplus(Real z) // log(1 + e^z), stable
+{
+   return fmax(z, Real(0)) + log1p(exp(-fabs(z)));
+}
+
+/// Per sample: out[r] = w_r ℓ_r, out[B + r] = w_r (summed on the host, in double).
+template <typename Real>
+__global__ void LossKernel(ELossFunction loss, TMatrixView<const Real> output, TMatrixView<const Real> Y,
+                           TMatrixView<const Real> w, Real *out)
+{
+   const size_t r = size_t(blockIdx.x) * blockDim.x + threadIdx.x, K = output.cols;
+   if (r >= output.rows)
+      return;
+   const Real *o = output.row(r), *y = Y.row(r);
+   Real l = 0;
+   switch (loss) {
+   case ELossFunction::kMeanSquaredError:
+      for (size_t k = 0; k < K; ++k)
+         l += (o[k] - y[k]) * (o[k] - y[k]) / K;
+      break;
+   case ELossFunction::kCrossEntropy:
+      for (size_t k = 0; k < K; ++k)
+         l += (Softplus(o[k]) - y[k] * o[k]) / K;
+      break;
+   case ELossFunction::kSoftmaxCrossEntropy: {
+      const Real lse = LogSumExp(o, K);
+      for (size_t k = 0; k < K; ++k)
+         l -= y[k] * (o[k] - lse);
+   } break;
+   }
+   out[r] = w.data[r] * l;
+   out[output.rows + r] = w.data[r];
+}
+
+/// *sum = Σ w, one block (the batch's weights).
+template <typename Real>
+__global__ void SumKernel(const Real *w, size_t n, Real *sum)
+{
+   __shared__ Real partial[kThreads];
+   Real s = 0;
+   for (size_t k = threadIdx.x; k < n; k += blockDim.x)
+      s += w[k];
+   partial[threadIdx.x] = s;
+   __syncthreads();
+   for (unsigned half = blockDim.x / 2; half > 0; half /= 2) {
+      if (threadIdx.x < half)
+         partial[threadIdx.x] += partial[threadIdx.x + half];
+      __syncthreads();
+   }
+   if (threadIdx.x == 0)
+      *sum = partial[0];
+}
+
+template <typename Real>
+__global__ void LossGradientKernel(ELossFunction loss, TMatrixView<Real> dOutput, TMatrixView<const Real> output,
+                                   TMatrixView<const Real> Y, TMatrixView<const Real> w, const Real *sumW)
+{
+   const size_t r = size_t(blockIdx.x) * blockDim.x + threadIdx.x, K = output.cols;
+   if (r >= output.rows)
+      return;
+   const Real *o = output.row(r), *y = Y.row(r);
+   Real *d = dOutput.row(r);
+   const Real scale = w.data[r] / *sumW;
+   switch (loss) {
+   case ELossFunction::kMeanSquaredError:
+      for (size_t k = 0; k < K; ++k)
+         d[k] = scale * 2 * (o[k] - y[k]) / K;
+      break;
+   case ELossFunction::kCrossEntropy:
+      for (size_t k = 0; k < K; ++k)
+         d[k] = scale * (Sigmoid::f(o[k]) - y[k]) / K;
+      break;
+   case ELossFunction::kSoftmaxCrossEntropy: {
+      const Real lse = LogSumExp(o, K);
+      Real sumY = 0;
+      for (size_t k = 0; k < K; ++k)
+         sumY += y[k];
+      for (size_t k = 0; k < K; ++k)
+         d[k] = scale * (exp(o[k] - lse) * sumY - y[k]);
+   } break;
+   }
+}
+
+template <typename Real>
+__global__ void SoftmaxKernel(TMatrixView<Real> A)
+{
+   const size_t r = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+   if (r >= A.rows)
+      return;
+   Real *a = A.row(r);
+   const Real lse = LogSumExp(a, A.cols);
+   for (size_t k = 0; k < A.cols; ++k)
+      a[k] = exp(a[k] - lse);
+}
+
+template <typename Real>
+__global__ void SgdKernel(Real *W, const Real *dW, Real *V, size_t n, Real learningRate, Real momentum)
+{
+   const size_t k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+   if (k >= n)
+      return;
+   V[k] = momentum * V[k] + dW[k];
+   W[k] -= learningRate * V[k];
+}
+
+template <typename Real>
+__global__ void AdamKernel(Real *W, const Real *dW, Real *M, Real *V, size_t n, Real learningRate, Real beta1,
+                           Real beta2, Real epsilon, Real c1, Real c2)
+{
+   const size_t k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+   if (k >= n)
+      return;
+   const Real g = dW[k];
+   M[k] = beta1 * M[k] + (1 - beta1) * g;
+   V[k] = beta2 * V[k] + (1 - beta2) * g * g;
+   W[k] -= learningRate * (M[k] / c1) / (sqrt(V[k] / c2) + epsilon);
+}
+
+template <typename... Views>
+void RequireContiguous(const char *what, const Views &...views)
+{
+   if (!(views.contiguous() && ...))
+      throw std::logic_error(std::string(what) + ": needs contiguous matrices");
+}
+
+} // namespace
+
+// ---- TCudaMatrix ------------------------------------------------------------------------------
+
+template <typename Real>
+TCudaMatrix<Real>::TCudaMatrix(size_t nrows, size_t ncols) : fNrows(nrows), fNcols(ncols)
+{
+   TContext::Instance();
+   if (GetNoElements() == 0)
+      return;
+   Check(cudaMalloc(&fData, GetNoElements() * sizeof(Real)), "cudaMalloc");
+   Check(cudaMemset(fData, 0, GetNoElements() * sizeof(Real)), "cudaMemset");
+}
+
+template <typename Real>
+TCudaMatrix<Real>::TCudaMatrix(const TCudaMatrix &other) : TCudaMatrix(other.fNrows, other.fNcols)
+{
+   if (GetNoElements())
+      Check(cudaMemcpy(fData, other.fData, GetNoElements() * sizeof(Real), cudaMemcpyDeviceToDevice), "copy");
+}
+
+template <typename Real>
+TCudaMatrix<Real>::TCudaMatrix(TCudaMatrix &&other) noexcept
+   : fData(other.fData), fNrows(other.fNrows), fNcols(other.fNcols)
+{
+   other.fData = nullptr, other.fNrows = other.fNcols = 0;
+}
+
+template <typename Real>
+TCudaMatrix<Real> &TCudaMatrix<Real>::operator=(const TCudaMatrix &other)
+{
+   if (this != &other)
+      *this = TCudaMatrix(other);
+   return *this;
+}
+
+template <typename Real>
+TCudaMatrix<Real> &TCudaMatrix<Real>::operator=(TCudaMatrix &&other) noexcept
+{
+   if (this != &other) {
+      if (fData)
+         cudaFree(fData);
+      fData = other.fData, fNrows = other.fNrows, fNcols = other.fNcols;
+      other.fData = nullptr, other.fNrows = other.fNcols = 0;
+   }
+   return *this;
+}
+
+template <typename Real>
+TCudaMatrix<Real>::~TCudaMatrix()
+{
+   if (fData)
+      cudaFree(fData);
+}
+
+// ---- TCuda --------------------------------------------------------------------------------------
+
+template <typename Real>
+void TCuda<Real>::CheckDevice()
+{
+   TContext::Instance();
+}
+
+template <typename Real>
+void TCuda<Real>::Synchronize()
+{
+   Check(cudaDeviceSynchronize(), "Synchronize");
+}
+
+template <typename Real>
+void TCuda<Real>::Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha, Real beta)
+{
+   const size_t m = transA ? A.cols : A.rows, k = transA ? A.rows : A.cols;
+   const size_t kB = transB ? B.cols : B.rows, n = transB ? B.rows : B.cols;
+   if (k != kB || C.rows != m || C.cols != n)
+      throw std::logic_error("Gemm: shapes do not match");
+   if (m == 0 || n == 0)
+      return;
+   if (k == 0) { // C = beta C; cuBLAS wants k >= 1 for its leading-dimension checks
+      if (beta == Real(0))
+         return Zero(C);
+      throw std::logic_error("Gemm: k = 0 with beta != 0");
+   }
+   Check(GemmCall(TContext::Instance().Blas(), transB ? CUBLAS_OP_T : CUBLAS_OP_N, transA ? CUBLAS_OP_T : CUBLAS_OP_N,
+                  int(n), int(m), int(k), &alpha, B.data, int(B.ld), A.data, int(A.ld), &beta, C.data, int(C.ld)),
+         "gemm");
+}
+
+template <typename Real>
+void TCuda<Real>::SumColumns(View_t out, ConstView_t A, Real beta)
+{
+   if (A.cols == 0)
+      return;
+   SumColumnsKernel<<<Blocks(A.cols), kThreads>>>(out, A, beta);
+   CheckLaunch("SumColumns");
+}
+
+template <typename Real>
+void TCuda<Real>::Copy(View_t dst, ConstView_t src)
+{
+   constexpr size_t s = sizeof(Real);
+   if (dst.contiguous() && src.contiguous()) {
+      if (dst.size() != src.size())
+         throw std::logic_error("Copy: sizes do not match");
+      if (src.size())
+         Check(cudaMemcpy(dst.data, src.data, src.size() * s, cudaMemcpyDeviceToDevice), "Copy");
+      return;
+   }
+   if (dst.rows == src.rows && dst.cols == src.cols) {
+      if (src.size())
+         Check(cudaMemcpy2D(dst.data, dst.ld * s, src.data, src.ld * s, src.cols * s, src.rows,
+                            cudaMemcpyDeviceToDevice),
+               "Copy");
+      return;
+   }
+   const bool vectors = (dst.rows == 1 || dst.cols == 1) && (src.rows == 1 || src.cols == 1);
+   if (!vectors || dst.size() != src.size())
+      throw std::logic_error("Copy: shapes do not match");
+   // A row and a column: one element per "row" of a 2-D copy, each side with its own step.
+   const size_t dstStep = dst.cols == 1 ? dst.ld : 1, srcStep = src.cols == 1 ? src.ld : 1;
+   Check(cudaMemcpy2D(dst.data, dstStep * s, src.data, srcStep * s, s, src.size(), cudaMemcpyDeviceToDevice), "Copy");
+}
+
+template <typename Real>
+void TCuda<Real>::CopyFromHost(View_t dst, const Real *src, size_t n, const std::string &what)
+{
+   if (n != dst.size())
+      throw std::invalid_argument(what + ": expected " + std::to_string(dst.rows) + "x" + std::to_string(dst.cols) +
+                                  " = " + std::to_string(dst.size()) + " values, got " + std::to_string(n));
+   for (size_t k = 0; k < n; ++k)
+      if (!std::isfinite(src[k]))
+         throw std::invalid_argument(what + ": element " + std::to_string(k) + " is " +
+                                     (std::isnan(src[k]) ? "NaN" : "inf"));
+   if (n)
+      Check(cudaMemcpy2D(dst.data, dst.ld * sizeof(Real), src, dst.cols * sizeof(Real), dst.cols * sizeof(Real),
+                         dst.rows, cudaMemcpyHostToDevice),
+            "CopyFromHost");
+}
+
+template <typename Real>
+void TCuda<Real>::CopyToHost(Real *dst, size_t n, ConstView_t src)
+{
+   if (n != src.size())
+      throw std::invalid_argument("CopyToHost: destination holds " + std::to_string(n) + " values, source has " +
+                                  std::to_string(src.size()));
+   if (n)
+      Check(cudaMemcpy2D(dst, src.cols * sizeof(Real), src.data, src.ld * sizeof(Real), src.cols * sizeof(Real),
+                         src.rows, cudaMemcpyDeviceToHost),
+            "CopyToHost");
+}
+
+template <typename Real>
+void TCuda<Real>::Zero(View_t A)
+{
+   if (A.size())
+      Check(cudaMemset2D(A.data, A.ld * sizeof(Real), 0, A.cols * sizeof(Real), A.rows), "Zero");
+}
+
+template <typename Real>
+void TCuda<Real>::LstmCellForward(EActivationFunction gateAct, EActivationFunction candAct, View_t gates,
+                                  ConstView_t cPrev, View_t c, View_t h)
+{
+   if (c.size() == 0)
+      return;
+   DispatchActivation(gateAct, [&](auto fg) {
+      DispatchActivation(candAct, [&](auto fc) {
+         CellForwardKernel<decltype(fg), decltype(fc)><<<Blocks(c.size()), kThreads>>>(gates, cPrev, c, h);
+      });
+   });
+   CheckLaunch("LstmCellForward");
+}
+
+template <typename Real>
+void TCuda<Real>::LstmCellBackward(EActivationFunction gateAct, EActivationFunction candAct, View_t gates,
+                                   ConstView_t cPrev, ConstView_t c, ConstView_t dY, ConstView_t dhNext,
+                                   View_t dcNext)
+{
+   if (c.size() == 0)
+      return;
+   DispatchActivation(gateAct, [&](auto fg) {
+      DispatchActivation(candAct, [&](auto fc) {
+         CellBackwardKernel<decltype(fg), decltype(fc)>
+            <<<Blocks(c.size()), kThreads>>>(gates, cPrev, c, dY, dhNext, dcNext);
+      });
+   });
+   CheckLaunch("LstmCellBackward");
+}
+
+template <typename Real>
+void TCuda<Real>::AddRowVector(View_t A, ConstView_t b)
+{
+   if (A.size() == 0)
+      return;
+   AddRowVectorKernel<<<Blocks(A.size()), kThreads>>>(A, b);
+   CheckLaunch("AddRowVector");
+}
+
+template <typename Real>
+void TCuda<Real>::ActivationForward(EActivationFunction f, View_t A)
+{
+   RequireContiguous("ActivationForward", A);
+   if (A.size() == 0)
+      return;
+   DispatchActivation(f, [&](auto F) {
+      ActivationForwardKernel<decltype(F)><<<Blocks(A.size()), kThreads>>>(A.data, A.size());
+   });
+   CheckLaunch("ActivationForward");
+}
+
+template <typename Real>
+void TCuda<Real>::ActivationBackward(EActivationFunction f, View_t dA, ConstView_t Y)
+{
+   RequireContiguous("ActivationBackward", dA, Y);
+   if (dA.size() == 0)
+      return;
+   DispatchActivation(f, [&](auto F) {
+      ActivationBackwardKernel<decltype(F)><<<Blocks(dA.size()), kThreads>>>(dA.data, Y.data, dA.size());
+   });
+   CheckLaunch("ActivationBackward");
+}
+
+template <typename Real>
+Real TCuda<Real>::Loss(ELossFunction loss, ConstView_t output, ConstView_t Y, ConstView_t w)
+{
+   const size_t B = output.rows;
+   if (B == 0)
+      return Real(0);
+   Real *terms = Scratch<Real>(2 * B);
+   LossKernel<<<Blocks(B), kThreads>>>(loss, output, Y, w, terms);
+   CheckLaunch("Loss");
+   std::vector<Real> host(2 * B);
+   Check(cudaMemcpy(host.data(), terms, host.size() * sizeof(Real), cudaMemcpyDeviceToHost), "Loss");
+   double total = 0, sumW = 0;
+   for (size_t r = 0; r < B; ++r)
+      total += host[r], sumW += host[B + r];
+   return Real(total / sumW);
+}
+
+template <typename Real>
+void TCuda<Real>::LossGradient(ELossFunction loss, View_t dOutput, ConstView_t output, ConstView_t Y, ConstView_t w)
+{
+   const size_t B = output.rows;
+   if (B == 0)
+      return;
+   Real *sumW = Scratch<Real>(1);
+   SumKernel<<<1, kThreads>>>(w.data, w.size(), sumW);
+   LossGradientKernel<<<Blocks(B), kThreads>>>(loss, dOutput, output, Y, w, sumW);
+   CheckLaunch("LossGradient");
+}
+
+template <typename Real>
+void TCuda<Real>::OutputFunction(ELossFunction loss, View_t A)
+{
+   if (loss == ELossFunction::kCrossEntropy)
+      ActivationForward(EActivationFunction::kSigmoid, A);
+   if (loss == ELossFunction::kSoftmaxCrossEntropy && A.rows) {
+      SoftmaxKernel<<<Blocks(A.rows), kThreads>>>(A);
+      CheckLaunch("OutputFunction");
+   }
+}
+
+template <typename Real>
+void TCuda<Real>::SgdStep(View_t W, ConstView_t dW, View_t V, Real learningRate, Real momentum)
+{
+   RequireContiguous("SgdStep", W, dW, V);
+   if (W.size() == 0)
+      return;
+   SgdKernel<<<Blocks(W.size()), kThreads>>>(W.data, dW.data, V.data, W.size(), learningRate, momentum);
+   CheckLaunch("SgdStep");
+}
+
+template <typename Real>
+void TCuda<Real>::AdamStep(View_t W, ConstView_t dW, View_t M, View_t V, Real learningRate, Real beta1, Real beta2,
+                           Real epsilon, size_t t)
+{
+   RequireContiguous("AdamStep", W, dW, M, V);
+   if (W.size() == 0)
+      return;
+   const Real c1 = 1 - std::pow(beta1, Real(t)), c2 = 1 - std::pow(beta2, Real(t));
+   AdamKernel<<<Blocks(W.size()), kThreads>>>(W.data, dW.data, M.data, V.data, W.size(), learningRate, beta1, beta2,
+                                              epsilon, c1, c2);
+   CheckLaunch("AdamStep");
+}
+
+template <typename Real>
+void TCuda<Real>::InitializeWeights(Matrix_t &A, EInitialization init, size_t fanIn, size_t fanOut,
+                                    std::mt19937_64 &rng)
+{
+   TCpuMatrix<Real> host(A.GetNrows(), A.GetNcols());
+   TCpu<Real>::InitializeWeights(host, init, fanIn, fanOut, rng);
+   CopyFromHost(A.View(), host.GetRawDataPointer(), host.GetNoElements(), "initial weights");
+}
+
+template <typename Real>
+void TCuda<Real>::SetNumThreads(int n)
+{
+   if (n < 0)
+      throw std::invalid_argument("number of threads must be >= 0, got " + std::to_string(n));
+}
+
+template class TCudaMatrix<float>;
+template class TCudaMatrix<double>;
+template class TCuda<float>;
+template class TCuda<double>;
+
+} // namespace tmva_lstm

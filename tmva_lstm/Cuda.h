@@ -1,0 +1,103 @@
+// TCuda<Real>: the CUDA architecture. The same interface as TCpu<Real> (Cpu.h), so that
+// TBasicLSTMLayer, TDenseLayer, TDeepNet and the trainer run unchanged, entirely on the GPU:
+// matrices live in device memory, GEMMs are cuBLAS calls, the element-wise work is our own
+// kernels (Cuda.cu), and data crosses to the host only through CopyFromHost / CopyToHost.
+//
+// This header is plain C++ (no CUDA headers), so rootcling and host compilers can read it.
+// Matrices are row-major with the same TMatrixView as the CPU; on this architecture a view's
+// data pointer is a device pointer.
+#pragma once
+
+#include "Cpu.h"
+
+#include <cstddef>
+#include <functional>
+#include <random>
+#include <string>
+
+namespace tmva_lstm {
+
+/// An owning row-major matrix in GPU memory, zero-initialised. Copies are deep (device to device).
+template <typename Real>
+class TCudaMatrix {
+public:
+   TCudaMatrix() = default;
+   TCudaMatrix(size_t nrows, size_t ncols);
+   TCudaMatrix(const TCudaMatrix &other);
+   TCudaMatrix(TCudaMatrix &&other) noexcept;
+   TCudaMatrix &operator=(const TCudaMatrix &other);
+   TCudaMatrix &operator=(TCudaMatrix &&other) noexcept;
+   ~TCudaMatrix();
+
+   size_t GetNrows() const { return fNrows; }
+   size_t GetNcols() const { return fNcols; }
+   size_t GetNoElements() const { return fNrows * fNcols; }
+   /// A device pointer.
+   Real *GetRawDataPointer() { return fData; }
+   const Real *GetRawDataPointer() const { return fData; }
+   TMatrixView<Real> View() { return {fData, fNrows, fNcols}; }
+   TMatrixView<const Real> View() const { return {fData, fNrows, fNcols}; }
+
+private:
+   Real *fData = nullptr;
+   size_t fNrows = 0;
+   size_t fNcols = 0;
+};
+
+template <typename Real>
+class TCuda {
+public:
+   using Scalar_t = Real;
+   using Matrix_t = TCudaMatrix<Real>;
+   using View_t = TMatrixView<Real>;
+   using ConstView_t = TMatrixView<const Real>;
+
+   static const char *Name() { return "cuda"; }
+   /// Throws std::runtime_error naming the reason when no CUDA device can be used.
+   static void CheckDevice();
+   /// Waits until the kernels and copies queued so far are done (for timing).
+   static void Synchronize();
+
+   // Each function below does what TCpu's of the same name does (Cpu.h has the contracts).
+   static void Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha = 1, Real beta = 0);
+   static void SumColumns(View_t out, ConstView_t A, Real beta = 0);
+   static void Copy(View_t dst, ConstView_t src);
+   static void CopyFromHost(View_t dst, const Real *src, size_t n, const std::string &what);
+   static void CopyToHost(Real *dst, size_t n, ConstView_t src);
+   static void Zero(View_t A);
+
+   static void LstmCellForward(EActivationFunction gateAct, EActivationFunction candAct, View_t gates,
+                               ConstView_t cPrev, View_t c, View_t h);
+   static void LstmCellBackward(EActivationFunction gateAct, EActivationFunction candAct, View_t gates,
+                                ConstView_t cPrev, ConstView_t c, ConstView_t dY, ConstView_t dhNext,
+                                View_t dcNext);
+
+   static void AddRowVector(View_t A, ConstView_t b);
+   static void ActivationForward(EActivationFunction f, View_t A);
+   static void ActivationBackward(EActivationFunction f, View_t dA, ConstView_t Y);
+
+   static Real Loss(ELossFunction loss, ConstView_t output, ConstView_t Y, ConstView_t w);
+   static void LossGradient(ELossFunction loss, View_t dOutput, ConstView_t output, ConstView_t Y, ConstView_t w);
+   static void OutputFunction(ELossFunction loss, View_t A);
+
+   static void SgdStep(View_t W, ConstView_t dW, View_t V, Real learningRate, Real momentum);
+   static void AdamStep(View_t W, ConstView_t dW, View_t M, View_t V, Real learningRate, Real beta1, Real beta2,
+                        Real epsilon, size_t t);
+
+   /// Drawn on the host by TCpu (the same numbers as the CPU for a given seed), then copied.
+   static void InitializeWeights(Matrix_t &A, EInitialization init, size_t fanIn, size_t fanOut,
+                                 std::mt19937_64 &rng);
+
+   /// Host threads play no part here: the parallelism is inside each kernel and GEMM.
+   static void SetNumThreads(int n);
+   static int GetNumThreads() { return 1; }
+   /// fn(0, N): one slice. On the GPU a time step is one GEMM and one kernel over the whole batch.
+   static void ParallelFor(size_t N, const std::function<void(size_t, size_t)> &fn) { fn(0, N); }
+};
+
+extern template class TCudaMatrix<float>;
+extern template class TCudaMatrix<double>;
+extern template class TCuda<float>;
+extern template class TCuda<double>;
+
+} // namespace tmva_lstm
