@@ -1,5 +1,6 @@
 #include "Cpu.h"
 #include "Blas.h"
+#include "Kernels.h"
 
 #include <algorithm>
 #include <cmath>
@@ -127,19 +128,11 @@ void CellForward(TMatrixView<Real> gates, TMatrixView<const Real> cPrev, TMatrix
 {
    const size_t H = c.cols;
    for (size_t r = 0; r < gates.rows; ++r) {
-      Real *z = gates.row(r);
+      Real *z = gates.row(r), *ct = c.row(r), *ht = h.row(r);
       const Real *cp = cPrev.row(r);
-      Real *ct = c.row(r), *ht = h.row(r);
 #pragma omp simd
-      for (size_t j = 0; j < H; ++j) {
-         const Real i = FGate::f(z[j]);
-         const Real f = FGate::f(z[H + j]);
-         const Real g = FCand::f(z[2 * H + j]);
-         const Real o = FGate::f(z[3 * H + j]);
-         z[j] = i, z[H + j] = f, z[2 * H + j] = g, z[3 * H + j] = o;
-         ct[j] = f * cp[j] + i * g;   // c_t = f ⊙ c_{t-1} + i ⊙ g
-         ht[j] = o * FCand::f(ct[j]); // h_t = o ⊙ tanh(c_t)
-      }
+      for (size_t j = 0; j < H; ++j)
+         kernels::CellForward<FGate, FCand>(z, H, j, cp[j], ct[j], ht[j]);
    }
 }
 
@@ -149,22 +142,11 @@ void CellBackward(TMatrixView<Real> gates, TMatrixView<const Real> cPrev, TMatri
 {
    const size_t H = c.cols;
    for (size_t r = 0; r < gates.rows; ++r) {
-      Real *z = gates.row(r);
+      Real *z = gates.row(r), *dcn = dcNext.row(r);
       const Real *cp = cPrev.row(r), *ct = c.row(r), *dy = dY.data ? dY.row(r) : nullptr, *dhn = dhNext.row(r);
-      Real *dcn = dcNext.row(r);
 #pragma omp simd
-      for (size_t j = 0; j < H; ++j) {
-         const Real i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j];
-         const Real dh = (dy ? dy[j] : Real(0)) + dhn[j];
-         const Real tau = FCand::f(ct[j]);
-         const Real dz_o = dh * tau * FGate::dfFromY(o);
-         const Real dc = dh * o * FCand::dfFromY(tau) + dcn[j];
-         const Real dz_i = dc * g * FGate::dfFromY(i);
-         const Real dz_g = dc * i * FCand::dfFromY(g);
-         const Real dz_f = dc * cp[j] * FGate::dfFromY(f);
-         dcn[j] = dc * f;
-         z[j] = dz_i, z[H + j] = dz_f, z[2 * H + j] = dz_g, z[3 * H + j] = dz_o;
-      }
+      for (size_t j = 0; j < H; ++j)
+         kernels::CellBackward<FGate, FCand>(z, H, j, cp[j], ct[j], (dy ? dy[j] : Real(0)) + dhn[j], dcn[j]);
    }
 }
 
@@ -224,53 +206,13 @@ void TCpu<Real>::ActivationBackward(EActivationFunction f, View_t dA, ConstView_
    });
 }
 
-namespace {
-
-/// log Σ_k exp(o_k), stable.
-template <typename Real>
-Real LogSumExp(const Real *o, size_t K)
-{
-   Real m = o[0];
-   for (size_t k = 1; k < K; ++k)
-      m = std::max(m, o[k]);
-   Real s = 0;
-   for (size_t k = 0; k < K; ++k)
-      s += std::exp(o[k] - m);
-   return m + std::log(s);
-}
-
-template <typename Real>
-Real Softplus(Real z) // log(1 + e^z), stable
-{
-   return std::max(z, Real(0)) + std::log1p(std::exp(-std::fabs(z)));
-}
-
-} // namespace
 
 template <typename Real>
 Real TCpu<Real>::Loss(ELossFunction loss, ConstView_t output, ConstView_t Y, ConstView_t w)
 {
-   const size_t K = output.cols;
    double total = 0, sumW = 0;
    for (size_t r = 0; r < output.rows; ++r) {
-      const Real *o = output.row(r), *y = Y.row(r);
-      double l = 0;
-      switch (loss) {
-      case ELossFunction::kMeanSquaredError:
-         for (size_t k = 0; k < K; ++k)
-            l += double(o[k] - y[k]) * double(o[k] - y[k]) / K;
-         break;
-      case ELossFunction::kCrossEntropy:
-         for (size_t k = 0; k < K; ++k)
-            l += (Softplus(o[k]) - y[k] * o[k]) / K;
-         break;
-      case ELossFunction::kSoftmaxCrossEntropy: {
-         const Real lse = LogSumExp(o, K);
-         for (size_t k = 0; k < K; ++k)
-            l -= y[k] * (o[k] - lse);
-      } break;
-      }
-      total += w.data[r] * l;
+      total += w.data[r] * kernels::SampleLoss(loss, output.row(r), Y.row(r), output.cols);
       sumW += w.data[r];
    }
    return Real(total / sumW);
@@ -279,33 +221,11 @@ Real TCpu<Real>::Loss(ELossFunction loss, ConstView_t output, ConstView_t Y, Con
 template <typename Real>
 void TCpu<Real>::LossGradient(ELossFunction loss, View_t dOutput, ConstView_t output, ConstView_t Y, ConstView_t w)
 {
-   const size_t K = output.cols;
    double sumW = 0;
    for (size_t r = 0; r < output.rows; ++r)
       sumW += w.data[r];
-   for (size_t r = 0; r < output.rows; ++r) {
-      const Real *o = output.row(r), *y = Y.row(r);
-      Real *d = dOutput.row(r);
-      const Real scale = Real(w.data[r] / sumW);
-      switch (loss) {
-      case ELossFunction::kMeanSquaredError:
-         for (size_t k = 0; k < K; ++k)
-            d[k] = scale * 2 * (o[k] - y[k]) / K;
-         break;
-      case ELossFunction::kCrossEntropy:
-         for (size_t k = 0; k < K; ++k)
-            d[k] = scale * (Sigmoid::f(o[k]) - y[k]) / K;
-         break;
-      case ELossFunction::kSoftmaxCrossEntropy: {
-         const Real lse = LogSumExp(o, K);
-         Real sumY = 0;
-         for (size_t k = 0; k < K; ++k)
-            sumY += y[k];
-         for (size_t k = 0; k < K; ++k)
-            d[k] = scale * (std::exp(o[k] - lse) * sumY - y[k]);
-      } break;
-      }
-   }
+   for (size_t r = 0; r < output.rows; ++r)
+      kernels::SampleLossGradient(loss, dOutput.row(r), output.row(r), Y.row(r), output.cols, Real(w.data[r] / sumW));
 }
 
 template <typename Real>
@@ -314,22 +234,16 @@ void TCpu<Real>::OutputFunction(ELossFunction loss, View_t A)
    if (loss == ELossFunction::kCrossEntropy)
       ActivationForward(EActivationFunction::kSigmoid, A);
    if (loss == ELossFunction::kSoftmaxCrossEntropy)
-      for (size_t r = 0; r < A.rows; ++r) {
-         Real *a = A.row(r);
-         const Real lse = LogSumExp(a, A.cols);
-         for (size_t k = 0; k < A.cols; ++k)
-            a[k] = std::exp(a[k] - lse);
-      }
+      for (size_t r = 0; r < A.rows; ++r)
+         kernels::Softmax(A.row(r), A.cols);
 }
 
 template <typename Real>
 void TCpu<Real>::SgdStep(View_t W, ConstView_t dW, View_t V, Real learningRate, Real momentum)
 {
    RequireContiguous("SgdStep", W, dW, V);
-   for (size_t k = 0; k < W.size(); ++k) {
-      V.data[k] = momentum * V.data[k] + dW.data[k];
-      W.data[k] -= learningRate * V.data[k];
-   }
+   for (size_t k = 0; k < W.size(); ++k)
+      kernels::SgdUpdate(W.data[k], dW.data[k], V.data[k], learningRate, momentum);
 }
 
 template <typename Real>
@@ -338,12 +252,8 @@ void TCpu<Real>::AdamStep(View_t W, ConstView_t dW, View_t M, View_t V, Real lea
 {
    RequireContiguous("AdamStep", W, dW, M, V);
    const Real c1 = 1 - std::pow(beta1, Real(t)), c2 = 1 - std::pow(beta2, Real(t));
-   for (size_t k = 0; k < W.size(); ++k) {
-      const Real g = dW.data[k];
-      M.data[k] = beta1 * M.data[k] + (1 - beta1) * g;
-      V.data[k] = beta2 * V.data[k] + (1 - beta2) * g * g;
-      W.data[k] -= learningRate * (M.data[k] / c1) / (std::sqrt(V.data[k] / c2) + epsilon);
-   }
+   for (size_t k = 0; k < W.size(); ++k)
+      kernels::AdamUpdate(W.data[k], dW.data[k], M.data[k], V.data[k], learningRate, beta1, beta2, epsilon, c1, c2);
 }
 
 template <typename Real>

@@ -1,7 +1,8 @@
 // TCuda<Real>: device memory, cuBLAS GEMMs and the element-wise kernels. Each kernel is the
-// CPU loop of the same name in Cpu.cxx with the loop index turned into a thread index; the
-// activations are the same functors (Functions.h, compiled for the device).
+// CPU loop of the same name in Cpu.cxx with the loop index turned into a thread index, around the
+// same per-element mathematics (Kernels.h, compiled for the device).
 #include "Cuda.h"
+#include "Kernels.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -113,15 +114,7 @@ __global__ void CellForwardKernel(TMatrixView<Real> gates, TMatrixView<const Rea
    if (k >= gates.rows * H)
       return;
    const size_t r = k / H, j = k % H;
-   Real *z = gates.row(r);
-   const Real i = FGate::f(z[j]);
-   const Real f = FGate::f(z[H + j]);
-   const Real g = FCand::f(z[2 * H + j]);
-   const Real o = FGate::f(z[3 * H + j]);
-   z[j] = i, z[H + j] = f, z[2 * H + j] = g, z[3 * H + j] = o;
-   const Real ct = f * cPrev.row(r)[j] + i * g; // c_t = f ⊙ c_{t-1} + i ⊙ g
-   c.row(r)[j] = ct;
-   h.row(r)[j] = o * FCand::f(ct); // h_t = o ⊙ tanh(c_t)
+   kernels::CellForward<FGate, FCand>(gates.row(r), H, j, cPrev.row(r)[j], c.row(r)[j], h.row(r)[j]);
 }
 
 template <typename FGate, typename FCand, typename Real>
@@ -133,17 +126,8 @@ __global__ void CellBackwardKernel(TMatrixView<Real> gates, TMatrixView<const Re
    if (k >= gates.rows * H)
       return;
    const size_t r = k / H, j = k % H;
-   Real *z = gates.row(r);
-   const Real i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j];
    const Real dh = (dY.data ? dY.row(r)[j] : Real(0)) + dhNext.row(r)[j];
-   const Real tau = FCand::f(c.row(r)[j]);
-   const Real dz_o = dh * tau * FGate::dfFromY(o);
-   const Real dc = dh * o * FCand::dfFromY(tau) + dcNext.row(r)[j];
-   const Real dz_i = dc * g * FGate::dfFromY(i);
-   const Real dz_g = dc * i * FCand::dfFromY(g);
-   const Real dz_f = dc * cPrev.row(r)[j] * FGate::dfFromY(f);
-   dcNext.row(r)[j] = dc * f;
-   z[j] = dz_i, z[H + j] = dz_f, z[2 * H + j] = dz_g, z[3 * H + j] = dz_o;
+   kernels::CellBackward<FGate, FCand>(gates.row(r), H, j, cPrev.row(r)[j], c.row(r)[j], dh, dcNext.row(r)[j]);
 }
 
 template <typename Real>
@@ -182,51 +166,15 @@ __global__ void ActivationBackwardKernel(Real *dA, const Real *Y, size_t n)
       dA[k] *= F::dfFromY(Y[k]);
 }
 
-/// log Σ_k exp(o_k), stable (as Cpu.cxx).
-template <typename Real>
-__device__ Real LogSumExp(const Real *o, size_t K)
-{
-   Real m = o[0];
-   for (size_t k = 1; k < K; ++k)
-      m = fmax(m, o[k]);
-   Real s = 0;
-   for (size_t k = 0; k < K; ++k)
-      s += exp(o[k] - m);
-   return m + log(s);
-}
-
-template <typename Real>
-__device__ Real Softplus(Real z) // log(1 + e^z), stable
-{
-   return fmax(z, Real(0)) + log1p(exp(-fabs(z)));
-}
-
 /// Per sample: out[r] = w_r ℓ_r, out[B + r] = w_r (summed on the host, in double).
 template <typename Real>
 __global__ void LossKernel(ELossFunction loss, TMatrixView<const Real> output, TMatrixView<const Real> Y,
-                           TMatrixView<const Real> w, Real *out)
+                           TMatrixView<const Real> w, double *out)
 {
-   const size_t r = size_t(blockIdx.x) * blockDim.x + threadIdx.x, K = output.cols;
+   const size_t r = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
    if (r >= output.rows)
       return;
-   const Real *o = output.row(r), *y = Y.row(r);
-   Real l = 0;
-   switch (loss) {
-   case ELossFunction::kMeanSquaredError:
-      for (size_t k = 0; k < K; ++k)
-         l += (o[k] - y[k]) * (o[k] - y[k]) / K;
-      break;
-   case ELossFunction::kCrossEntropy:
-      for (size_t k = 0; k < K; ++k)
-         l += (Softplus(o[k]) - y[k] * o[k]) / K;
-      break;
-   case ELossFunction::kSoftmaxCrossEntropy: {
-      const Real lse = LogSumExp(o, K);
-      for (size_t k = 0; k < K; ++k)
-         l -= y[k] * (o[k] - lse);
-   } break;
-   }
-   out[r] = w.data[r] * l;
+   out[r] = w.data[r] * kernels::SampleLoss(loss, output.row(r), Y.row(r), output.cols);
    out[output.rows + r] = w.data[r];
 }
 
@@ -253,52 +201,25 @@ template <typename Real>
 __global__ void LossGradientKernel(ELossFunction loss, TMatrixView<Real> dOutput, TMatrixView<const Real> output,
                                    TMatrixView<const Real> Y, TMatrixView<const Real> w, const Real *sumW)
 {
-   const size_t r = size_t(blockIdx.x) * blockDim.x + threadIdx.x, K = output.cols;
-   if (r >= output.rows)
-      return;
-   const Real *o = output.row(r), *y = Y.row(r);
-   Real *d = dOutput.row(r);
-   const Real scale = w.data[r] / *sumW;
-   switch (loss) {
-   case ELossFunction::kMeanSquaredError:
-      for (size_t k = 0; k < K; ++k)
-         d[k] = scale * 2 * (o[k] - y[k]) / K;
-      break;
-   case ELossFunction::kCrossEntropy:
-      for (size_t k = 0; k < K; ++k)
-         d[k] = scale * (Sigmoid::f(o[k]) - y[k]) / K;
-      break;
-   case ELossFunction::kSoftmaxCrossEntropy: {
-      const Real lse = LogSumExp(o, K);
-      Real sumY = 0;
-      for (size_t k = 0; k < K; ++k)
-         sumY += y[k];
-      for (size_t k = 0; k < K; ++k)
-         d[k] = scale * (exp(o[k] - lse) * sumY - y[k]);
-   } break;
-   }
+   const size_t r = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+   if (r < output.rows)
+      kernels::SampleLossGradient(loss, dOutput.row(r), output.row(r), Y.row(r), output.cols, w.data[r] / *sumW);
 }
 
 template <typename Real>
 __global__ void SoftmaxKernel(TMatrixView<Real> A)
 {
    const size_t r = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
-   if (r >= A.rows)
-      return;
-   Real *a = A.row(r);
-   const Real lse = LogSumExp(a, A.cols);
-   for (size_t k = 0; k < A.cols; ++k)
-      a[k] = exp(a[k] - lse);
+   if (r < A.rows)
+      kernels::Softmax(A.row(r), A.cols);
 }
 
 template <typename Real>
 __global__ void SgdKernel(Real *W, const Real *dW, Real *V, size_t n, Real learningRate, Real momentum)
 {
    const size_t k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
-   if (k >= n)
-      return;
-   V[k] = momentum * V[k] + dW[k];
-   W[k] -= learningRate * V[k];
+   if (k < n)
+      kernels::SgdUpdate(W[k], dW[k], V[k], learningRate, momentum);
 }
 
 template <typename Real>
@@ -306,12 +227,8 @@ __global__ void AdamKernel(Real *W, const Real *dW, Real *M, Real *V, size_t n, 
                            Real beta2, Real epsilon, Real c1, Real c2)
 {
    const size_t k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
-   if (k >= n)
-      return;
-   const Real g = dW[k];
-   M[k] = beta1 * M[k] + (1 - beta1) * g;
-   V[k] = beta2 * V[k] + (1 - beta2) * g * g;
-   W[k] -= learningRate * (M[k] / c1) / (sqrt(V[k] / c2) + epsilon);
+   if (k < n)
+      kernels::AdamUpdate(W[k], dW[k], M[k], V[k], learningRate, beta1, beta2, epsilon, c1, c2);
 }
 
 template <typename... Views>
@@ -548,11 +465,11 @@ Real TCuda<Real>::Loss(ELossFunction loss, ConstView_t output, ConstView_t Y, Co
    const size_t B = output.rows;
    if (B == 0)
       return Real(0);
-   Real *terms = Scratch<Real>(2 * B);
+   double *terms = Scratch<double>(2 * B);
    LossKernel<<<Blocks(B), kThreads>>>(loss, output, Y, w, terms);
    CheckLaunch("Loss");
-   std::vector<Real> host(2 * B);
-   Check(cudaMemcpy(host.data(), terms, host.size() * sizeof(Real), cudaMemcpyDeviceToHost), "Loss");
+   std::vector<double> host(2 * B);
+   Check(cudaMemcpy(host.data(), terms, host.size() * sizeof(double), cudaMemcpyDeviceToHost), "Loss");
    double total = 0, sumW = 0;
    for (size_t r = 0; r < B; ++r)
       total += host[r], sumW += host[B + r];
