@@ -132,7 +132,7 @@ void CellForward(TMatrixView<Real> gates, TMatrixView<const Real> cPrev, TMatrix
       const Real *cp = cPrev.row(r);
 #pragma omp simd
       for (size_t j = 0; j < H; ++j)
-         kernels::CellForward<FGate, FCand>(z, H, j, cp[j], ct[j], ht[j]);
+         kernels::CellForward<FGate, FCand>(z, cp, ct, ht, H, j);
    }
 }
 
@@ -146,7 +146,7 @@ void CellBackward(TMatrixView<Real> gates, TMatrixView<const Real> cPrev, TMatri
       const Real *cp = cPrev.row(r), *ct = c.row(r), *dy = dY.data ? dY.row(r) : nullptr, *dhn = dhNext.row(r);
 #pragma omp simd
       for (size_t j = 0; j < H; ++j)
-         kernels::CellBackward<FGate, FCand>(z, H, j, cp[j], ct[j], (dy ? dy[j] : Real(0)) + dhn[j], dcn[j]);
+         kernels::CellBackward<FGate, FCand>(z, cp, ct, (dy ? dy[j] : Real(0)) + dhn[j], dcn, H, j);
    }
 }
 

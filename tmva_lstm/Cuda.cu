@@ -114,7 +114,7 @@ __global__ void CellForwardKernel(TMatrixView<Real> gates, TMatrixView<const Rea
    if (k >= gates.rows * H)
       return;
    const size_t r = k / H, j = k % H;
-   kernels::CellForward<FGate, FCand>(gates.row(r), H, j, cPrev.row(r)[j], c.row(r)[j], h.row(r)[j]);
+   kernels::CellForward<FGate, FCand>(gates.row(r), cPrev.row(r), c.row(r), h.row(r), H, j);
 }
 
 template <typename FGate, typename FCand, typename Real>
@@ -127,7 +127,7 @@ __global__ void CellBackwardKernel(TMatrixView<Real> gates, TMatrixView<const Re
       return;
    const size_t r = k / H, j = k % H;
    const Real dh = (dY.data ? dY.row(r)[j] : Real(0)) + dhNext.row(r)[j];
-   kernels::CellBackward<FGate, FCand>(gates.row(r), H, j, cPrev.row(r)[j], c.row(r)[j], dh, dcNext.row(r)[j]);
+   kernels::CellBackward<FGate, FCand>(gates.row(r), cPrev.row(r), c.row(r), dh, dcNext.row(r), H, j);
 }
 
 template <typename Real>

@@ -11,35 +11,36 @@
 namespace tmva_lstm {
 namespace kernels {
 
-/// LSTM forward, unit j of one row. On entry z = [z_i | z_f | z_g | z_o] (4H) holds x_t Wᵀ +
-/// h_{t-1} Uᵀ + b; on exit the gate values i, f, g, o (what the backward step needs).
+/// LSTM forward, unit j of one row (pointers to the row's z, c_{t-1}, c_t, h_t). On entry
+/// z = [z_i | z_f | z_g | z_o] (4H) holds x_t Wᵀ + h_{t-1} Uᵀ + b; on exit the gate values i, f,
+/// g, o (what the backward step needs).
 template <typename FGate, typename FCand, typename Real>
-TMVA_LSTM_HOST_DEVICE inline void CellForward(Real *z, size_t H, size_t j, Real cPrev, Real &c, Real &h)
+TMVA_LSTM_HOST_DEVICE inline void CellForward(Real *z, const Real *cPrev, Real *c, Real *h, size_t H, size_t j)
 {
    const Real i = FGate::f(z[j]);
    const Real f = FGate::f(z[H + j]);
    const Real g = FCand::f(z[2 * H + j]);
    const Real o = FGate::f(z[3 * H + j]);
    z[j] = i, z[H + j] = f, z[2 * H + j] = g, z[3 * H + j] = o;
-   c = f * cPrev + i * g;  // c_t = f ⊙ c_{t-1} + i ⊙ g
-   h = o * FCand::f(c);    // h_t = o ⊙ tanh(c_t)
+   c[j] = f * cPrev[j] + i * g; // c_t = f ⊙ c_{t-1} + i ⊙ g
+   h[j] = o * FCand::f(c[j]);   // h_t = o ⊙ tanh(c_t)
 }
 
 /// BPTT, unit j of one row at step t. On entry z holds i, f, g, o, on exit the deltas
 /// dz = [dz_i | dz_f | dz_g | dz_o]. dh = ∂L/∂h_t (from above and from step t+1); dcNext is
 /// read as the carry from step t+1 and left as the carry to step t−1, dc ⊙ f.
 template <typename FGate, typename FCand, typename Real>
-TMVA_LSTM_HOST_DEVICE inline void CellBackward(Real *z, size_t H, size_t j, Real cPrev, Real c, Real dh,
-                                               Real &dcNext)
+TMVA_LSTM_HOST_DEVICE inline void CellBackward(Real *z, const Real *cPrev, const Real *c, Real dh, Real *dcNext, size_t H,
+                                   size_t j)
 {
    const Real i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j];
-   const Real tau = FCand::f(c);
+   const Real tau = FCand::f(c[j]);
    const Real dz_o = dh * tau * FGate::dfFromY(o);
-   const Real dc = dh * o * FCand::dfFromY(tau) + dcNext;
+   const Real dc = dh * o * FCand::dfFromY(tau) + dcNext[j];
    const Real dz_i = dc * g * FGate::dfFromY(i);
    const Real dz_g = dc * i * FCand::dfFromY(g);
-   const Real dz_f = dc * cPrev * FGate::dfFromY(f);
-   dcNext = dc * f;
+   const Real dz_f = dc * cPrev[j] * FGate::dfFromY(f);
+   dcNext[j] = dc * f;
    z[j] = dz_i, z[H + j] = dz_f, z[2 * H + j] = dz_g, z[3 * H + j] = dz_o;
 }
 
