@@ -40,8 +40,8 @@ void TCpu<Real>::SumColumns(View_t out, ConstView_t A, Real beta)
 
 namespace {
 
-/// Calls fn(r) for each row of a strided view, or fn once over all elements as a single row
-/// when the view is contiguous: memcpy and flat loops then see the longest runs.
+/// Calls fn(start, length) for each row of a strided view, or once for all its elements when it
+/// is contiguous: memcpy and memset then see the longest runs.
 template <typename View, typename Fn>
 void ForEachRun(const View &A, Fn &&fn)
 {

@@ -1,4 +1,4 @@
-// TCpu<Real>: the CPU architecture. Together with a future TCuda<Real> it is the only code that
+// TCpu<Real>: the CPU architecture. Together with TCuda<Real> (Cuda.h) it is the only code that
 // knows where memory lives; layers are written once against this interface.
 //
 // Matrices are row-major, rows are samples (the convention of docs/lstm-math.md and of
