@@ -29,8 +29,11 @@ def ours_ms(exe, device, dtype, config, reps):
     arch = "cuda" if device == "cuda" else "cpu"
     # idle OpenBLAS workers sleep instead of spinning on the cores the CPU layer uses (as _cpp.py)
     env = dict(os.environ, OPENBLAS_THREAD_TIMEOUT=os.environ.get("OPENBLAS_THREAD_TIMEOUT", "4"))
-    result = subprocess.run([exe, arch, dtype, str(B), str(T), str(D), str(H), str(reps)], capture_output=True,
-                            text=True, env=env)
+    try:
+        result = subprocess.run([exe, arch, dtype, str(B), str(T), str(D), str(H), str(reps)], capture_output=True,
+                                text=True, env=env)
+    except OSError as e:
+        raise RuntimeError(f"cannot run {exe}: {e.strerror} (build it with CMake: target lstm_step_bench)") from None
     if result.returncode != 0:
         raise RuntimeError(f"{exe} failed: {result.stderr.strip()}")
     return json.loads(result.stdout)["median_ms"]
@@ -110,10 +113,16 @@ def main(argv=None):
           f"cuDNN {torch.backends.cudnn.version()}, TF32 off, median of {args.reps}")
     print(f"{'config':<6} {'dtype':<8} {'ours ms':>9} {'eager ms':>9} {'graph ms':>9} {'ours/eager':>10} "
           f"{'ours/graph':>10}")
+    if args.reps < 1:
+        p.error(f"--reps must be >= 1, got {args.reps}")
     rows = []
     for dtype in args.dtypes:
         for config in args.configs:
-            ours = ours_ms(args.exe, args.device, dtype, config, args.reps)
+            try:
+                ours = ours_ms(args.exe, args.device, dtype, config, args.reps)
+            except RuntimeError as e:
+                print(f"gpu_bench: {e}", file=sys.stderr)
+                return 1
             step = torch_step(args.device, dtype, config)
             eager = eager_ms(step, args.device, args.reps)
             graph = graph_ms(step, args.reps) if args.device == "cuda" else None

@@ -72,6 +72,19 @@ std::vector<double> Run(const std::string &arch, size_t B, size_t T, size_t D, s
                                ")");
 }
 
+/// A positive integer argument, or an error naming it.
+size_t Positive(const char *name, const char *text)
+{
+   try {
+      size_t used = 0;
+      const long value = std::stol(text, &used);
+      if (used == std::string(text).size() && value > 0)
+         return size_t(value);
+   } catch (const std::exception &) {
+   }
+   throw std::invalid_argument(std::string(name) + " must be a positive integer, got '" + text + "'");
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -82,10 +95,9 @@ int main(int argc, char **argv)
    }
    try {
       const std::string arch = argv[1], dtype = argv[2];
-      const size_t B = std::stoul(argv[3]), T = std::stoul(argv[4]), D = std::stoul(argv[5]), H = std::stoul(argv[6]);
-      const int reps = argc == 8 ? std::stoi(argv[7]) : 20;
-      if (reps < 1)
-         throw std::invalid_argument("reps must be >= 1");
+      const size_t B = Positive("B", argv[3]), T = Positive("T", argv[4]), D = Positive("D", argv[5]),
+                   H = Positive("H", argv[6]);
+      const int reps = argc == 8 ? int(Positive("reps", argv[7])) : 20;
       std::vector<double> ms;
       if (dtype == "float32")
          ms = Run<float>(arch, B, T, D, H, reps);

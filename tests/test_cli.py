@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from tmva_lstm.cli import main
 
 
@@ -37,3 +39,11 @@ def test_bench_runs_and_reports(tmp_path, capsys):
     assert row["rounds"] == 2
     if "ratio" in row:
         assert row["ratio_min"] <= row["ratio"] <= row["ratio_max"]
+
+
+@pytest.mark.parametrize("option, value", [("--reps", "0"), ("--rounds", "0"), ("--threads", "-1"), ("--reps", "x")])
+def test_bench_rejects_bad_counts(option, value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "--configs", "S", option, value])
+    assert exit_info.value.code == 2
+    assert option in capsys.readouterr().err

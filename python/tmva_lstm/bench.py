@@ -152,8 +152,9 @@ def have_torch():
 
 def run(configs=("S", "M", "L", "XL"), dtypes=("float32", "float64"), threads=2, reps=20, rounds=3, log=print):
     """Returns a dict with machine info and one row per (config, dtype)."""
-    if rounds < 1:
-        raise ValueError(f"rounds must be >= 1, got {rounds}")
+    for name, value in (("threads", threads), ("reps", reps), ("rounds", rounds)):
+        if value < 1:
+            raise ValueError(f"{name} must be >= 1, got {value}")
     set_threads(threads)
     torch_ok = have_torch()
     ceiling = {d: gemm_gflops(d) for d in dtypes}

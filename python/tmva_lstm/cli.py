@@ -15,6 +15,19 @@ def _shape(text):
     return B, H, D, T
 
 
+def _int_at_least(minimum):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
 def gradcheck(args):
     from .gradcheck import QUANTITIES, TOLERANCE, compare
 
@@ -164,9 +177,10 @@ def main(argv=None):
     p = commands.add_parser("bench", help="time one LSTM training step against torch.nn.LSTM")
     p.add_argument("--configs", nargs="+", choices=["S", "M", "L", "XL"], default=["S", "M", "L", "XL"])
     p.add_argument("--dtypes", nargs="+", choices=["float32", "float64"], default=["float32", "float64"])
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--reps", type=int, default=20, help="timed steps per measurement (at least)")
-    p.add_argument("--rounds", type=int, default=3, help="ours/torch measurements back to back, alternately")
+    p.add_argument("--threads", type=_int_at_least(1), default=2)
+    p.add_argument("--reps", type=_int_at_least(1), default=20, help="timed steps per measurement (at least)")
+    p.add_argument("--rounds", type=_int_at_least(1), default=3,
+                   help="ours/torch measurements back to back, alternately")
     p.add_argument("--json", help="also write the results here")
     p.set_defaults(run=bench_command)
 
