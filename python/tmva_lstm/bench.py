@@ -215,5 +215,5 @@ def format_row(r):
     ratio = f"{r['ratio']:10.2f}" if "ratio" in r else f"{'-':>10}"
     spread = f"{r['ratio_min']:.2f}-{r['ratio_max']:.2f}" if "ratio" in r else "-"
     torch_mib = f"{r['torch_peak_mib']:9.1f}" if "torch_peak_mib" in r else f"{'-':>9}"
-    return (f"{r['config']:<6} {r['dtype']:<8} {r['ours_ms']:9.3f} {torch_ms} {ratio} {spread:>11} {r['ours_gflops']:8.1f} "
-            f"{r['ours_pct_ceiling']:7.1f} {r['ours_peak_mib']:9.1f} {torch_mib}")
+    return (f"{r['config']:<6} {r['dtype']:<8} {r['ours_ms']:9.3f} {torch_ms} {ratio} {spread:>11} "
+            f"{r['ours_gflops']:8.1f} {r['ours_pct_ceiling']:7.1f} {r['ours_peak_mib']:9.1f} {torch_mib}")
