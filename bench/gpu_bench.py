@@ -21,6 +21,7 @@ import time
 
 import torch
 
+# The configs of tmva_lstm.bench, repeated: this script runs where neither ROOT nor the package is.
 CONFIGS = {"S": (256, 10, 30, 10), "M": (256, 10, 30, 64), "L": (64, 100, 64, 256), "XL": (256, 100, 128, 512)}
 
 

@@ -1,6 +1,7 @@
 #include "Cpu.h"
 #include "Blas.h"
 #include "Kernels.h"
+#include "ViewChecks.h"
 
 #include <algorithm>
 #include <cmath>
@@ -16,10 +17,7 @@ namespace tmva_lstm {
 template <typename Real>
 void TCpu<Real>::Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha, Real beta)
 {
-   const size_t m = transA ? A.cols : A.rows, k = transA ? A.rows : A.cols;
-   const size_t kB = transB ? B.cols : B.rows, n = transB ? B.rows : B.cols;
-   if (k != kB || C.rows != m || C.cols != n)
-      throw std::logic_error("Gemm: shapes do not match");
+   const auto [m, n, k] = checks::GemmShape(C, A, transA, B, transB);
    if (m == 0 || n == 0)
       return;
    blas::Gemm(transA, transB, m, n, k, alpha, A.data, A.ld, B.data, B.ld, beta, C.data, C.ld);
@@ -54,49 +52,32 @@ void ForEachRun(const View &A, Fn &&fn)
       fn(A.row(r), A.cols);
 }
 
-/// The flat element-wise kernels (activations, optimizer steps) work on whole matrices.
-template <typename... Views>
-void RequireContiguous(const char *what, const Views &...views)
-{
-   if (!(views.contiguous() && ...))
-      throw std::logic_error(std::string(what) + ": needs contiguous matrices");
-}
-
 } // namespace
 
 template <typename Real>
 void TCpu<Real>::Copy(View_t dst, ConstView_t src)
 {
-   if (dst.contiguous() && src.contiguous()) {
-      if (dst.size() != src.size())
-         throw std::logic_error("Copy: sizes do not match");
+   const checks::TCopyPlan plan = checks::PlanCopy(dst, src);
+   switch (plan.kind) {
+   case checks::TCopyPlan::kFlat:
       if (src.size())
          std::memcpy(dst.data, src.data, src.size() * sizeof(Real));
-      return;
-   }
-   if (dst.rows == src.rows && dst.cols == src.cols) {
+      break;
+   case checks::TCopyPlan::kRows:
       for (size_t r = 0; r < src.rows; ++r)
          std::memcpy(dst.row(r), src.row(r), src.cols * sizeof(Real));
-      return;
+      break;
+   case checks::TCopyPlan::kVector:
+      for (size_t k = 0; k < src.size(); ++k)
+         dst.data[k * plan.dstStep] = src.data[k * plan.srcStep];
+      break;
    }
-   const bool vectors = (dst.rows == 1 || dst.cols == 1) && (src.rows == 1 || src.cols == 1);
-   if (!vectors || dst.size() != src.size())
-      throw std::logic_error("Copy: shapes do not match");
-   const size_t dstStep = dst.cols == 1 ? dst.ld : 1, srcStep = src.cols == 1 ? src.ld : 1;
-   for (size_t k = 0; k < src.size(); ++k)
-      dst.data[k * dstStep] = src.data[k * srcStep];
 }
 
 template <typename Real>
 void TCpu<Real>::CopyFromHost(View_t dst, const Real *src, size_t n, const std::string &what)
 {
-   if (n != dst.size())
-      throw std::invalid_argument(what + ": expected " + std::to_string(dst.rows) + "x" + std::to_string(dst.cols) +
-                                  " = " + std::to_string(dst.size()) + " values, got " + std::to_string(n));
-   for (size_t k = 0; k < n; ++k)
-      if (!std::isfinite(src[k]))
-         throw std::invalid_argument(what + ": element " + std::to_string(k) + " is " +
-                                     (std::isnan(src[k]) ? "NaN" : "inf"));
+   checks::CheckFromHost(dst, src, n, what);
    ForEachRun(dst, [&](Real *run, size_t len) {
       std::memcpy(run, src, len * sizeof(Real));
       src += len;
@@ -106,9 +87,7 @@ void TCpu<Real>::CopyFromHost(View_t dst, const Real *src, size_t n, const std::
 template <typename Real>
 void TCpu<Real>::CopyToHost(Real *dst, size_t n, ConstView_t src)
 {
-   if (n != src.size())
-      throw std::invalid_argument("CopyToHost: destination holds " + std::to_string(n) + " values, source has " +
-                                  std::to_string(src.size()));
+   checks::CheckToHost(n, src);
    ForEachRun(src, [&](const Real *run, size_t len) {
       std::memcpy(dst, run, len * sizeof(Real));
       dst += len;
@@ -188,7 +167,7 @@ void TCpu<Real>::AddRowVector(View_t A, ConstView_t b)
 template <typename Real>
 void TCpu<Real>::ActivationForward(EActivationFunction f, View_t A)
 {
-   RequireContiguous("ActivationForward", A);
+   checks::RequireContiguous("ActivationForward", A);
    DispatchActivation(f, [&](auto F) {
 #pragma omp simd
       for (size_t k = 0; k < A.size(); ++k)
@@ -199,7 +178,7 @@ void TCpu<Real>::ActivationForward(EActivationFunction f, View_t A)
 template <typename Real>
 void TCpu<Real>::ActivationBackward(EActivationFunction f, View_t dA, ConstView_t Y)
 {
-   RequireContiguous("ActivationBackward", dA, Y);
+   checks::RequireContiguous("ActivationBackward", dA, Y);
    DispatchActivation(f, [&](auto F) {
       for (size_t k = 0; k < dA.size(); ++k)
          dA.data[k] *= decltype(F)::dfFromY(Y.data[k]);
@@ -241,7 +220,7 @@ void TCpu<Real>::OutputFunction(ELossFunction loss, View_t A)
 template <typename Real>
 void TCpu<Real>::SgdStep(View_t W, ConstView_t dW, View_t V, Real learningRate, Real momentum)
 {
-   RequireContiguous("SgdStep", W, dW, V);
+   checks::RequireContiguous("SgdStep", W, dW, V);
    for (size_t k = 0; k < W.size(); ++k)
       kernels::SgdUpdate(W.data[k], dW.data[k], V.data[k], learningRate, momentum);
 }
@@ -250,7 +229,7 @@ template <typename Real>
 void TCpu<Real>::AdamStep(View_t W, ConstView_t dW, View_t M, View_t V, Real learningRate, Real beta1, Real beta2,
                           Real epsilon, size_t t)
 {
-   RequireContiguous("AdamStep", W, dW, M, V);
+   checks::RequireContiguous("AdamStep", W, dW, M, V);
    const Real c1 = 1 - std::pow(beta1, Real(t)), c2 = 1 - std::pow(beta2, Real(t));
    for (size_t k = 0; k < W.size(); ++k)
       kernels::AdamUpdate(W.data[k], dW.data[k], M.data[k], V.data[k], learningRate, beta1, beta2, epsilon, c1, c2);

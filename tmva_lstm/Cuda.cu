@@ -3,6 +3,7 @@
 // same per-element mathematics (Kernels.h, compiled for the device).
 #include "Cuda.h"
 #include "Kernels.h"
+#include "ViewChecks.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -231,13 +232,6 @@ __global__ void AdamKernel(Real *W, const Real *dW, Real *M, Real *V, size_t n, 
       kernels::AdamUpdate(W[k], dW[k], M[k], V[k], learningRate, beta1, beta2, epsilon, c1, c2);
 }
 
-template <typename... Views>
-void RequireContiguous(const char *what, const Views &...views)
-{
-   if (!(views.contiguous() && ...))
-      throw std::logic_error(std::string(what) + ": needs contiguous matrices");
-}
-
 } // namespace
 
 // ---- TCudaMatrix ------------------------------------------------------------------------------
@@ -310,10 +304,7 @@ void TCuda<Real>::Synchronize()
 template <typename Real>
 void TCuda<Real>::Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha, Real beta)
 {
-   const size_t m = transA ? A.cols : A.rows, k = transA ? A.rows : A.cols;
-   const size_t kB = transB ? B.cols : B.rows, n = transB ? B.rows : B.cols;
-   if (k != kB || C.rows != m || C.cols != n)
-      throw std::logic_error("Gemm: shapes do not match");
+   const auto [m, n, k] = checks::GemmShape(C, A, transA, B, transB);
    if (m == 0 || n == 0)
       return;
    if (k == 0) { // C = beta C; cuBLAS wants k >= 1 for its leading-dimension checks
@@ -339,38 +330,29 @@ template <typename Real>
 void TCuda<Real>::Copy(View_t dst, ConstView_t src)
 {
    constexpr size_t s = sizeof(Real);
-   if (dst.contiguous() && src.contiguous()) {
-      if (dst.size() != src.size())
-         throw std::logic_error("Copy: sizes do not match");
-      if (src.size())
-         Check(cudaMemcpy(dst.data, src.data, src.size() * s, cudaMemcpyDeviceToDevice), "Copy");
+   const checks::TCopyPlan plan = checks::PlanCopy(dst, src);
+   if (src.size() == 0)
       return;
+   switch (plan.kind) {
+   case checks::TCopyPlan::kFlat:
+      Check(cudaMemcpy(dst.data, src.data, src.size() * s, cudaMemcpyDeviceToDevice), "Copy");
+      break;
+   case checks::TCopyPlan::kRows:
+      Check(cudaMemcpy2D(dst.data, dst.ld * s, src.data, src.ld * s, src.cols * s, src.rows, cudaMemcpyDeviceToDevice),
+            "Copy");
+      break;
+   case checks::TCopyPlan::kVector: // one element per "row" of a 2-D copy, each side with its own step
+      Check(cudaMemcpy2D(dst.data, plan.dstStep * s, src.data, plan.srcStep * s, s, src.size(),
+                         cudaMemcpyDeviceToDevice),
+            "Copy");
+      break;
    }
-   if (dst.rows == src.rows && dst.cols == src.cols) {
-      if (src.size())
-         Check(cudaMemcpy2D(dst.data, dst.ld * s, src.data, src.ld * s, src.cols * s, src.rows,
-                            cudaMemcpyDeviceToDevice),
-               "Copy");
-      return;
-   }
-   const bool vectors = (dst.rows == 1 || dst.cols == 1) && (src.rows == 1 || src.cols == 1);
-   if (!vectors || dst.size() != src.size())
-      throw std::logic_error("Copy: shapes do not match");
-   // A row and a column: one element per "row" of a 2-D copy, each side with its own step.
-   const size_t dstStep = dst.cols == 1 ? dst.ld : 1, srcStep = src.cols == 1 ? src.ld : 1;
-   Check(cudaMemcpy2D(dst.data, dstStep * s, src.data, srcStep * s, s, src.size(), cudaMemcpyDeviceToDevice), "Copy");
 }
 
 template <typename Real>
 void TCuda<Real>::CopyFromHost(View_t dst, const Real *src, size_t n, const std::string &what)
 {
-   if (n != dst.size())
-      throw std::invalid_argument(what + ": expected " + std::to_string(dst.rows) + "x" + std::to_string(dst.cols) +
-                                  " = " + std::to_string(dst.size()) + " values, got " + std::to_string(n));
-   for (size_t k = 0; k < n; ++k)
-      if (!std::isfinite(src[k]))
-         throw std::invalid_argument(what + ": element " + std::to_string(k) + " is " +
-                                     (std::isnan(src[k]) ? "NaN" : "inf"));
+   checks::CheckFromHost(dst, src, n, what);
    if (n)
       Check(cudaMemcpy2D(dst.data, dst.ld * sizeof(Real), src, dst.cols * sizeof(Real), dst.cols * sizeof(Real),
                          dst.rows, cudaMemcpyHostToDevice),
@@ -380,9 +362,7 @@ void TCuda<Real>::CopyFromHost(View_t dst, const Real *src, size_t n, const std:
 template <typename Real>
 void TCuda<Real>::CopyToHost(Real *dst, size_t n, ConstView_t src)
 {
-   if (n != src.size())
-      throw std::invalid_argument("CopyToHost: destination holds " + std::to_string(n) + " values, source has " +
-                                  std::to_string(src.size()));
+   checks::CheckToHost(n, src);
    if (n)
       Check(cudaMemcpy2D(dst, src.cols * sizeof(Real), src.data, src.ld * sizeof(Real), src.cols * sizeof(Real),
                          src.rows, cudaMemcpyDeviceToHost),
@@ -438,7 +418,7 @@ void TCuda<Real>::AddRowVector(View_t A, ConstView_t b)
 template <typename Real>
 void TCuda<Real>::ActivationForward(EActivationFunction f, View_t A)
 {
-   RequireContiguous("ActivationForward", A);
+   checks::RequireContiguous("ActivationForward", A);
    if (A.size() == 0)
       return;
    DispatchActivation(f, [&](auto F) {
@@ -450,7 +430,7 @@ void TCuda<Real>::ActivationForward(EActivationFunction f, View_t A)
 template <typename Real>
 void TCuda<Real>::ActivationBackward(EActivationFunction f, View_t dA, ConstView_t Y)
 {
-   RequireContiguous("ActivationBackward", dA, Y);
+   checks::RequireContiguous("ActivationBackward", dA, Y);
    if (dA.size() == 0)
       return;
    DispatchActivation(f, [&](auto F) {
@@ -502,7 +482,7 @@ void TCuda<Real>::OutputFunction(ELossFunction loss, View_t A)
 template <typename Real>
 void TCuda<Real>::SgdStep(View_t W, ConstView_t dW, View_t V, Real learningRate, Real momentum)
 {
-   RequireContiguous("SgdStep", W, dW, V);
+   checks::RequireContiguous("SgdStep", W, dW, V);
    if (W.size() == 0)
       return;
    SgdKernel<<<Blocks(W.size()), kThreads>>>(W.data, dW.data, V.data, W.size(), learningRate, momentum);
@@ -513,7 +493,7 @@ template <typename Real>
 void TCuda<Real>::AdamStep(View_t W, ConstView_t dW, View_t M, View_t V, Real learningRate, Real beta1, Real beta2,
                            Real epsilon, size_t t)
 {
-   RequireContiguous("AdamStep", W, dW, M, V);
+   checks::RequireContiguous("AdamStep", W, dW, M, V);
    if (W.size() == 0)
       return;
    const Real c1 = 1 - std::pow(beta1, Real(t)), c2 = 1 - std::pow(beta2, Real(t));
