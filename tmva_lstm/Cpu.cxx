@@ -100,58 +100,104 @@ void TCpu<Real>::Zero(View_t A)
    ForEachRun(A, [](Real *run, size_t len) { std::memset(run, 0, len * sizeof(Real)); });
 }
 
-namespace {
-
-template <typename FGate, typename FCand, typename Real>
-void CellForward(TMatrixView<Real> gates, TMatrixView<const Real> cPrev, TMatrixView<Real> c, TMatrixView<Real> h)
-{
-   const size_t H = c.cols;
-   for (size_t r = 0; r < gates.rows; ++r) {
-      Real *z = gates.row(r), *ct = c.row(r), *ht = h.row(r);
-      const Real *cp = cPrev.row(r);
-#pragma omp simd
-      for (size_t j = 0; j < H; ++j)
-         kernels::CellForward<FGate, FCand>(z, cp, ct, ht, H, j);
-   }
-}
-
-template <typename FGate, typename FCand, typename Real>
-void CellBackward(TMatrixView<Real> gates, TMatrixView<const Real> cPrev, TMatrixView<const Real> c,
-                  TMatrixView<const Real> dY, TMatrixView<const Real> dhNext, TMatrixView<Real> dcNext)
-{
-   const size_t H = c.cols;
-   for (size_t r = 0; r < gates.rows; ++r) {
-      Real *z = gates.row(r), *dcn = dcNext.row(r);
-      const Real *cp = cPrev.row(r), *ct = c.row(r), *dy = dY.data ? dY.row(r) : nullptr, *dhn = dhNext.row(r);
-#pragma omp simd
-      for (size_t j = 0; j < H; ++j)
-         kernels::CellBackward<FGate, FCand>(z, cp, ct, (dy ? dy[j] : Real(0)) + dhn[j], dcn, H, j);
-   }
-}
-
-} // namespace
-
 template <typename Real>
-void TCpu<Real>::LstmCellForward(EActivationFunction gateAct, EActivationFunction candAct, View_t gates,
-                                 ConstView_t cPrev, View_t c, View_t h)
+void TCpu<Real>::CellForward(ECellPass pass, EActivationFunction gateAct, EActivationFunction candAct,
+                             const TCellStep<Real> &s, size_t t)
 {
-   DispatchActivation(gateAct, [&](auto fg) {
-      DispatchActivation(candAct, [&](auto fc) {
-         CellForward<decltype(fg), decltype(fc)>(gates, cPrev, c, h);
-      });
+   DispatchCellActivations(pass, gateAct, candAct, [&](auto cell, auto fg, auto fc) {
+      using Cell = decltype(cell);
+      using FG = decltype(fg);
+      using FC = decltype(fc);
+      const size_t H = s.hPrev.cols;
+      for (size_t r = 0; r < s.z.rows; ++r) {
+         const TCellRow<Real> row = s.Row(r);
+         if (s.Active(r, t)) {
+#pragma omp simd
+            for (size_t j = 0; j < H; ++j)
+               Cell::template Forward<FG, FC>(row, H, j);
+         } else if (WritesState<Cell>()) {
+            for (size_t j = 0; j < H; ++j)
+               HoldForward(row, j);
+         }
+      }
    });
 }
 
 template <typename Real>
-void TCpu<Real>::LstmCellBackward(EActivationFunction gateAct, EActivationFunction candAct, View_t gates,
-                                  ConstView_t cPrev, ConstView_t c, ConstView_t dY, ConstView_t dhNext,
-                                  View_t dcNext)
+void TCpu<Real>::CellBackward(ECellPass pass, EActivationFunction gateAct, EActivationFunction candAct,
+                              const TCellStep<Real> &s, size_t t)
 {
-   DispatchActivation(gateAct, [&](auto fg) {
-      DispatchActivation(candAct, [&](auto fc) {
-         CellBackward<decltype(fg), decltype(fc)>(gates, cPrev, c, dY, dhNext, dcNext);
-      });
+   DispatchCellActivations(pass, gateAct, candAct, [&](auto cell, auto fg, auto fc) {
+      using Cell = decltype(cell);
+      using FG = decltype(fg);
+      using FC = decltype(fc);
+      const size_t H = s.hPrev.cols;
+      for (size_t r = 0; r < s.z.rows; ++r) {
+         const TCellRow<Real> row = s.Row(r);
+         if (s.Active(r, t)) {
+#pragma omp simd
+            for (size_t j = 0; j < H; ++j)
+               Cell::template Backward<FG, FC>(row, H, j);
+         } else if (WritesState<Cell>()) {
+            for (size_t j = 0; j < H; ++j)
+               HoldBackward(row, Cell::kBlocks, H, j);
+         }
+      }
    });
+}
+
+template <typename Real>
+void TCpu<Real>::GatherStep(View_t dst, ConstView_t src, size_t t, size_t stride, size_t T, ConstView_t lengths,
+                            bool reverse)
+{
+   checks::CheckStep(dst, src, stride, T);
+   for (size_t r = 0; r < dst.rows; ++r) {
+      const long s = SourceStep(lengths, r, t, T, reverse);
+      if (s >= 0)
+         std::memcpy(dst.row(r), src.row(r) + size_t(s) * stride, dst.cols * sizeof(Real));
+      else
+         std::memset(dst.row(r), 0, dst.cols * sizeof(Real));
+   }
+}
+
+template <typename Real>
+void TCpu<Real>::ScatterStep(View_t dst, ConstView_t src, size_t t, size_t stride, size_t T, ConstView_t lengths,
+                             bool reverse, bool add)
+{
+   checks::CheckStep(src, dst, stride, T);
+   for (size_t r = 0; r < src.rows; ++r) {
+      const long s = SourceStep(lengths, r, t, T, reverse);
+      Real *out = dst.row(r) + (s >= 0 ? size_t(s) : t) * stride;
+      const Real *in = src.row(r);
+      if (s < 0 && !add)
+         std::memset(out, 0, src.cols * sizeof(Real));
+      else if (s >= 0 && add)
+         for (size_t j = 0; j < src.cols; ++j)
+            out[j] += in[j];
+      else if (s >= 0)
+         std::memcpy(out, in, src.cols * sizeof(Real));
+   }
+}
+
+template <typename Real>
+void TCpu<Real>::Add(View_t A, ConstView_t B)
+{
+   checks::RequireSameShape("Add", A, B);
+   for (size_t r = 0; r < A.rows; ++r) {
+      Real *a = A.row(r);
+      const Real *b = B.row(r);
+      for (size_t j = 0; j < A.cols; ++j)
+         a[j] += b[j];
+   }
+}
+
+template <typename Real>
+void TCpu<Real>::Hadamard(View_t A, ConstView_t B)
+{
+   checks::RequireContiguous("Hadamard", A, B);
+   checks::RequireSameShape("Hadamard", A, B);
+   for (size_t k = 0; k < A.size(); ++k)
+      A.data[k] *= B.data[k];
 }
 
 template <typename Real>

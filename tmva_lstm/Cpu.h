@@ -6,47 +6,17 @@
 #pragma once
 
 #include "Functions.h"
+#include "Kernels.h"
+#include "MatrixView.h"
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <random>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 namespace tmva_lstm {
-
-/// A row-major block of memory owned by someone else: a matrix or a part of one. Rows are `ld`
-/// elements apart (ld = cols for a whole matrix or a block of rows; more for a block of columns,
-/// as the [x_t | h_{t-1}] operands of the LSTM's GEMMs).
-template <typename Real>
-class TMatrixView {
-public:
-   Real *data = nullptr;
-   size_t rows = 0;
-   size_t cols = 0;
-   size_t ld = 0;
-
-   TMatrixView() = default;
-   TMVA_LSTM_HOST_DEVICE TMatrixView(Real *d, size_t nrows, size_t ncols) : data(d), rows(nrows), cols(ncols), ld(ncols) {}
-   TMVA_LSTM_HOST_DEVICE TMatrixView(Real *d, size_t nrows, size_t ncols, size_t stride) : data(d), rows(nrows), cols(ncols), ld(stride) {}
-   /// A writable view is readable: TMatrixView<float> converts to TMatrixView<const float>.
-   /// (For a non-const Real this is the copy constructor; it is not a template so that cling
-   /// and PyROOT apply it too.)
-   TMVA_LSTM_HOST_DEVICE TMatrixView(const TMatrixView<std::remove_const_t<Real>> &v) : data(v.data), rows(v.rows), cols(v.cols), ld(v.ld)
-   {
-   }
-
-   TMVA_LSTM_HOST_DEVICE size_t size() const { return rows * cols; }
-   /// The elements are one run of memory (what flat element-wise loops and memcpy need).
-   TMVA_LSTM_HOST_DEVICE bool contiguous() const { return ld == cols || rows <= 1; }
-   TMVA_LSTM_HOST_DEVICE Real *row(size_t r) const { return data + r * ld; }
-   /// Rows [first, first + n): a time step's B rows in a time-major (T·B)×N stack.
-   TMVA_LSTM_HOST_DEVICE TMatrixView rowBlock(size_t first, size_t n) const { return {data + first * ld, n, cols, ld}; }
-   /// Columns [first, first + n): x_t or h_{t-1} inside an [x | h] row.
-   TMVA_LSTM_HOST_DEVICE TMatrixView colBlock(size_t first, size_t n) const { return {data + first, rows, n, ld}; }
-};
 
 /// An owning row-major matrix in host memory, zero-initialised.
 template <typename Real>
@@ -95,16 +65,26 @@ public:
    static void CopyToHost(Real *dst, size_t n, ConstView_t src);
    static void Zero(View_t A);
 
-   /// One LSTM step, element-wise, fused (lstm-math.md, Forward). On entry `gates` (B×4H) holds
-   /// z_t = x_t Wᵀ + h_{t-1} Uᵀ + b; on exit the gate values i, f, g, o. Writes c_t and h_t.
-   static void LstmCellForward(EActivationFunction gateAct, EActivationFunction candAct, View_t gates,
-                               ConstView_t cPrev, View_t c, View_t h);
-   /// The element-wise part of one BPTT step (lstm-math.md, Backward). On entry `gates` holds
-   /// i, f, g, o of step t, on exit dz_t = [dz_i, dz_f, dz_g, dz_o]. dY may be empty (no output
-   /// at this step). dcNext is read as dc_{t+1}-carry and overwritten with dc ⊙ f.
-   static void LstmCellBackward(EActivationFunction gateAct, EActivationFunction candAct, View_t gates,
-                                ConstView_t cPrev, ConstView_t c, ConstView_t dY, ConstView_t dhNext,
-                                View_t dcNext);
+   /// Pass `pass` of a recurrent cell (Kernels.h) at step t over the rows of `step`, fused and
+   /// element-wise. Rows past their length are held (forward) or pass their gradient through
+   /// (backward), as Kernels.h's HoldForward/HoldBackward say.
+   static void CellForward(ECellPass pass, EActivationFunction gateAct, EActivationFunction candAct,
+                           const TCellStep<Real> &step, size_t t);
+   static void CellBackward(ECellPass pass, EActivationFunction gateAct, EActivationFunction candAct,
+                            const TCellStep<Real> &step, size_t t);
+   /// Sequences are sample-major n × (T·stride) matrices, step s of row r in columns
+   /// [s·stride, s·stride + N). GatherStep: dst (n × N) row r = step s_r of src row r, where
+   /// s_r = t, or len_r − 1 − t when `reverse` (len_r = T without lengths); zeros where t ≥ len_r.
+   static void GatherStep(View_t dst, ConstView_t src, size_t t, size_t stride, size_t T, ConstView_t lengths,
+                          bool reverse);
+   /// The inverse: step s_r of dst row r = src row r (+= with `add`); where t ≥ len_r, step t of
+   /// dst row r is set to zero (left alone with `add`), so one pass over t writes every step.
+   static void ScatterStep(View_t dst, ConstView_t src, size_t t, size_t stride, size_t T, ConstView_t lengths,
+                           bool reverse, bool add);
+   /// A += B, same shape.
+   static void Add(View_t A, ConstView_t B);
+   /// A ⊙= B, element-wise (dropout masks).
+   static void Hadamard(View_t A, ConstView_t B);
 
    /// A += 1 bᵀ: b (1×N) added to every row of A (M×N).
    static void AddRowVector(View_t A, ConstView_t b);

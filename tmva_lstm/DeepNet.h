@@ -2,7 +2,9 @@
 // over every parameter of a net. (TMVA's TDeepNet and VOptimizer roles.)
 #pragma once
 
+#include "BasicGRULayer.h"
 #include "BasicLSTMLayer.h"
+#include "BasicRNNLayer.h"
 #include "DenseLayer.h"
 #include "Functions.h"
 #include "GeneralLayer.h"
@@ -31,15 +33,43 @@ public:
          throw std::invalid_argument("TDeepNet: batch size and input width must be > 0");
    }
 
+   /// A recurrent layer as a booking token describes it (spec.kind == kRecurrent): LSTM, GRU or
+   /// RNN, one direction or both. forgetGateBias: b_f of an LSTM.
+   Layer_t *AddRecurrentLayer(const TLayerSpec &spec, Scalar_t forgetGateBias = 0)
+   {
+      if (spec.inputSize * spec.timeSteps != GetOutputCols())
+         throw std::invalid_argument("recurrent layer: input " + std::to_string(spec.timeSteps) + "x" +
+                                     std::to_string(spec.inputSize) + " does not match the " +
+                                     std::to_string(GetOutputCols()) + " values per sample coming from below");
+      if (!spec.bidirectional)
+         return Add(MakeRecurrent(spec, forgetGateBias, {}));
+      TDirection forward, reverse;
+      forward.outputStride = reverse.outputStride = 2 * spec.stateSize;
+      reverse.reverse = true, reverse.outputOffset = spec.stateSize, reverse.addInputGradient = true;
+      reverse.suffix = "_reverse";
+      return Add(std::make_unique<TBidirectionalLayer<Architecture_t>>(MakeRecurrent(spec, forgetGateBias, forward),
+                                                                       MakeRecurrent(spec, forgetGateBias, reverse)));
+   }
+   /// TMVA's names for one-directional layers.
    TBasicLSTMLayer<Architecture_t> *AddBasicLSTMLayer(size_t stateSize, size_t inputSize, size_t timeSteps,
                                                       bool rememberState = false, bool returnSequence = false)
    {
-      if (inputSize * timeSteps != GetOutputCols())
-         throw std::invalid_argument("LSTM layer: input " + std::to_string(timeSteps) + "x" + std::to_string(inputSize) +
-                                     " does not match the " + std::to_string(GetOutputCols()) +
-                                     " values per sample coming from below");
-      return Add(std::make_unique<TBasicLSTMLayer<Architecture_t>>(fBatchSize, stateSize, inputSize, timeSteps,
-                                                                   rememberState, returnSequence));
+      return static_cast<TBasicLSTMLayer<Architecture_t> *>(AddRecurrentLayer(
+         Recurrent(ERecurrentCell::kLSTM, stateSize, inputSize, timeSteps, rememberState, returnSequence)));
+   }
+   TBasicGRULayer<Architecture_t> *AddBasicGRULayer(size_t stateSize, size_t inputSize, size_t timeSteps,
+                                                    bool rememberState = false, bool returnSequence = false,
+                                                    bool resetGateAfter = false)
+   {
+      TLayerSpec spec = Recurrent(ERecurrentCell::kGRU, stateSize, inputSize, timeSteps, rememberState, returnSequence);
+      spec.resetGateAfter = resetGateAfter;
+      return static_cast<TBasicGRULayer<Architecture_t> *>(AddRecurrentLayer(spec));
+   }
+   TBasicRNNLayer<Architecture_t> *AddBasicRNNLayer(size_t stateSize, size_t inputSize, size_t timeSteps,
+                                                    bool rememberState = false, bool returnSequence = false)
+   {
+      return static_cast<TBasicRNNLayer<Architecture_t> *>(AddRecurrentLayer(
+         Recurrent(ERecurrentCell::kRNN, stateSize, inputSize, timeSteps, rememberState, returnSequence)));
    }
    TDenseLayer<Architecture_t> *AddDenseLayer(size_t width, EActivationFunction f)
    {
@@ -52,21 +82,38 @@ public:
       return Add(std::make_unique<TReshapeLayer<Architecture_t>>(fBatchSize, GetOutputCols()));
    }
 
-   /// Weights from `init` with one random stream; biases zero, except b_f = forgetGateBias.
-   void Initialize(EInitialization init, uint64_t seed, Scalar_t forgetGateBias = 0)
+   /// Every layer's weights from `init`, drawn in layer order from one random stream.
+   void Initialize(EInitialization init, uint64_t seed)
    {
       std::mt19937_64 rng(seed);
-      for (auto &layer : fLayers) {
-         if (auto lstm = dynamic_cast<TBasicLSTMLayer<Architecture_t> *>(layer.get())) {
-            lstm->Initialize(init, rng);
-            lstm->SetForgetGateBias(forgetGateBias);
-         } else if (auto dense = dynamic_cast<TDenseLayer<Architecture_t> *>(layer.get())) {
-            dense->Initialize(init, rng);
-         }
-      }
+      for (auto &layer : fLayers)
+         layer->Initialize(init, rng);
    }
 
-   void Forward(const Matrix_t &input)
+   /// Dropout for training (TMVA's DropConfig): p[l] is the probability that each input value of
+   /// layer l is dropped; the kept values are scaled by 1/(1 − p[l]). Masks are drawn from `seed`.
+   /// Only a Forward with `training` applies it. An empty p turns it off.
+   void SetDropout(const std::vector<double> &p, uint64_t seed)
+   {
+      if (p.size() > fLayers.size())
+         throw std::invalid_argument("DropConfig has " + std::to_string(p.size()) + " entries, the network " +
+                                     std::to_string(fLayers.size()) + " layers");
+      fDropout.assign(fLayers.size(), 0.0);
+      std::copy(p.begin(), p.end(), fDropout.begin());
+      fDropRng.seed(seed);
+      fDropMasks.clear(), fDropped.clear(), fHostMask.clear();
+      for (size_t l = 0; l < fLayers.size(); ++l) {
+         const size_t cols = fDropout[l] > 0 ? fLayers[l]->GetInputCols() : 0;
+         fDropMasks.emplace_back(cols ? fBatchSize : 0, cols);
+         fDropped.emplace_back(cols ? fBatchSize : 0, cols);
+         fHostMask.resize(std::max(fHostMask.size(), fBatchSize * cols));
+      }
+      fDroppedNow.assign(fLayers.size(), false);
+   }
+
+   /// lengths: per-sample sequence lengths (B×1) for the recurrent layers, or nullptr.
+   /// training: apply dropout (SetDropout).
+   void Forward(const Matrix_t &input, const Matrix_t *lengths = nullptr, bool training = false)
    {
       if (fLayers.empty())
          throw std::logic_error("TDeepNet: no layers");
@@ -74,8 +121,18 @@ public:
          throw std::invalid_argument("TDeepNet: input must be " + std::to_string(fBatchSize) + "x" +
                                      std::to_string(fInputCols) + ", got " + std::to_string(input.GetNrows()) + "x" +
                                      std::to_string(input.GetNcols()));
-      for (size_t l = 0; l < fLayers.size(); ++l)
-         fLayers[l]->Forward(l == 0 ? input : fOutputs[l - 1], fOutputs[l]);
+      for (size_t l = 0; l < fLayers.size(); ++l) {
+         const Matrix_t *in = l == 0 ? &input : &fOutputs[l - 1];
+         fDroppedNow[l] = training && fDropout[l] > 0;
+         if (fDroppedNow[l]) {
+            DrawMask(l);
+            Architecture_t::Copy(fDropped[l].View(), in->View());
+            Architecture_t::Hadamard(fDropped[l].View(), fDropMasks[l].View());
+            in = &fDropped[l];
+         }
+         fLayers[l]->SetLengths(lengths);
+         fLayers[l]->Forward(*in, fOutputs[l]);
+      }
    }
 
    /// After Forward: the loss gradient at the output, then every layer's Backward, top down.
@@ -83,8 +140,12 @@ public:
    {
       CheckTruth(Y, weights);
       Architecture_t::LossGradient(fLoss, fGradients.back().View(), fOutputs.back().View(), Y.View(), weights.View());
-      for (size_t l = fLayers.size(); l-- > 0;)
-         fLayers[l]->Backward(fGradients[l], l == 0 ? fGradInput : fGradients[l - 1]);
+      for (size_t l = fLayers.size(); l-- > 0;) {
+         Matrix_t &gradInput = l == 0 ? fGradInput : fGradients[l - 1];
+         fLayers[l]->Backward(fGradients[l], gradInput);
+         if (fDroppedNow[l]) // through the dropout: the same mask
+            Architecture_t::Hadamard(gradInput.View(), fDropMasks[l].View());
+      }
    }
 
    /// The loss of the last Forward.
@@ -146,7 +207,49 @@ private:
       fOutputs.emplace_back(fBatchSize, raw->GetOutputCols());
       fGradients.emplace_back(fBatchSize, raw->GetOutputCols());
       fLayers.push_back(std::move(layer));
+      fDropout.push_back(0.0), fDroppedNow.push_back(false);
       return raw;
+   }
+   static TLayerSpec Recurrent(ERecurrentCell cell, size_t stateSize, size_t inputSize, size_t timeSteps,
+                               bool rememberState, bool returnSequence)
+   {
+      TLayerSpec spec{TLayerSpec::kRecurrent, ""};
+      spec.cell = cell, spec.stateSize = stateSize, spec.inputSize = inputSize, spec.timeSteps = timeSteps;
+      spec.rememberState = rememberState, spec.returnSequence = returnSequence;
+      return spec;
+   }
+   std::unique_ptr<VRecurrentLayer<Architecture_t>> MakeRecurrent(const TLayerSpec &s, Scalar_t forgetGateBias,
+                                                                  TDirection direction) const
+   {
+      const auto sigmoid = EActivationFunction::kSigmoid, tanh = EActivationFunction::kTanh;
+      const auto init = EInitialization::kGlorotUniform;
+      switch (s.cell) {
+      case ERecurrentCell::kGRU:
+         return std::make_unique<TBasicGRULayer<Architecture_t>>(fBatchSize, s.stateSize, s.inputSize, s.timeSteps,
+                                                                 s.rememberState, s.returnSequence, s.resetGateAfter,
+                                                                 sigmoid, tanh, init, 0, std::move(direction));
+      case ERecurrentCell::kRNN:
+         return std::make_unique<TBasicRNNLayer<Architecture_t>>(fBatchSize, s.stateSize, s.inputSize, s.timeSteps,
+                                                                 s.rememberState, s.returnSequence, tanh, init, 0,
+                                                                 std::move(direction));
+      default: {
+         auto lstm = std::make_unique<TBasicLSTMLayer<Architecture_t>>(fBatchSize, s.stateSize, s.inputSize,
+                                                                       s.timeSteps, s.rememberState, s.returnSequence,
+                                                                       sigmoid, tanh, init, 0, std::move(direction));
+         lstm->SetForgetGateBias(forgetGateBias);
+         return lstm;
+      }
+      }
+   }
+   /// Layer l's dropout mask: 0, or 1/(1 − p) where kept.
+   void DrawMask(size_t l)
+   {
+      const double p = fDropout[l];
+      const size_t n = fDropMasks[l].GetNoElements();
+      std::uniform_real_distribution<double> u(0.0, 1.0);
+      for (size_t k = 0; k < n; ++k)
+         fHostMask[k] = u(fDropRng) < p ? Scalar_t(0) : Scalar_t(1 / (1 - p));
+      Architecture_t::CopyFromHost(fDropMasks[l].View(), fHostMask.data(), n, "dropout mask");
    }
    void CheckTruth(const Matrix_t &Y, const Matrix_t &weights) const
    {
@@ -165,6 +268,11 @@ private:
    std::vector<Matrix_t> fOutputs;   // fOutputs[l]: output of layer l (B × its width)
    std::vector<Matrix_t> fGradients; // fGradients[l]: ∂L/∂fOutputs[l]
    Matrix_t fGradInput;              // ∂L/∂input
+   std::vector<double> fDropout;     // per layer: probability of dropping an input value
+   std::vector<bool> fDroppedNow;    // the last Forward applied layer l's dropout
+   std::vector<Matrix_t> fDropMasks, fDropped; // per layer with dropout: mask, and the masked input
+   std::vector<Scalar_t> fHostMask;
+   std::mt19937_64 fDropRng;
 };
 
 /// One optimizer state per parameter; Step() after each Backward.
@@ -219,25 +327,34 @@ std::unique_ptr<TDeepNet<Architecture_t>> BuildDeepNet(const TNetSpec &spec, siz
       throw std::invalid_argument("booking options: Architecture=" + spec.architecture +
                                   " requested, but this network is being built for the CPU");
    auto net = std::make_unique<TDeepNet<Architecture_t>>(batchSize, spec.GetInputCols(), spec.loss);
-   for (const TLayerSpec &layer : spec.layers) {
+   for (size_t l = 0; l < spec.layers.size(); ++l) {
+      const TLayerSpec &layer = spec.layers[l];
       try {
          switch (layer.kind) {
-         case TLayerSpec::kLSTM:
-            net->AddBasicLSTMLayer(layer.stateSize, layer.inputSize, layer.timeSteps, layer.rememberState,
-                                   layer.returnSequence);
+         case TLayerSpec::kRecurrent:
+            net->AddRecurrentLayer(layer, typename Architecture_t::Scalar_t(spec.forgetGateBias));
             break;
          case TLayerSpec::kDense: net->AddDenseLayer(layer.width ? layer.width : nOutputs, layer.activation); break;
          case TLayerSpec::kReshape: net->AddReshapeLayer(); break;
          }
       } catch (const std::invalid_argument &e) {
-         throw std::invalid_argument(std::string("booking options: ") + e.what() + " in '" + layer.token + "'");
+         const bool afterBidirectional = l > 0 && spec.layers[l - 1].bidirectional;
+         throw std::invalid_argument(std::string("booking options: ") + e.what() + " in '" + layer.token + "'" +
+                                     (afterBidirectional ? " (the layer before is BIDIRECTIONAL: its output has 2 x " +
+                                                               std::to_string(spec.layers[l - 1].stateSize) +
+                                                               " values per step)"
+                                                         : ""));
       }
    }
+   for (const TTrainingPhase &phase : spec.phases)
+      if (phase.dropout.size() > spec.layers.size())
+         throw std::invalid_argument("booking options: DropConfig has " + std::to_string(phase.dropout.size()) +
+                                     " entries, the Layout " + std::to_string(spec.layers.size()) + " layers");
    if (net->GetOutputCols() != nOutputs)
       throw std::invalid_argument("booking options: the last layer '" + spec.layers.back().token + "' has " +
                                   std::to_string(net->GetOutputCols()) + " outputs, the data " +
                                   std::to_string(nOutputs));
-   net->Initialize(spec.init, spec.seed, typename Architecture_t::Scalar_t(spec.forgetGateBias));
+   net->Initialize(spec.init, spec.seed);
    return net;
 }
 

@@ -22,7 +22,7 @@ public:
    {
    }
 
-   void Initialize(EInitialization init, std::mt19937_64 &rng)
+   void Initialize(EInitialization init, std::mt19937_64 &rng) override
    {
       Architecture_t::InitializeWeights(fW, init, fW.GetNcols(), fW.GetNrows(), rng);
       Architecture_t::Zero(fB.View());
@@ -51,7 +51,7 @@ public:
    EActivationFunction GetActivation() const { return fF; }
    std::string GetLayout() const override
    {
-      return "DENSE|" + std::to_string(fW.GetNrows()) + "|" + ActivationTmvaName(fF);
+      return "DENSE|" + std::to_string(fW.GetNrows()) + "|" + NameOf(kActivationNames, fF, true);
    }
    std::vector<typename Base::Parameter_t> GetParameters() override { return {{"W", &fW, &fdW}, {"b", &fB, &fdB}}; }
    std::vector<std::pair<std::string, View_t>> GetNamedWeights() override

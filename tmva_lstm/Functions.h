@@ -6,17 +6,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cctype>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 
-// The activations are used by the CPU kernels and, compiled by nvcc, by the CUDA kernels: one
-// definition, the same numbers on both architectures.
-#ifdef __CUDACC__
-#define TMVA_LSTM_HOST_DEVICE __host__ __device__
-#else
-#define TMVA_LSTM_HOST_DEVICE
-#endif
+#include "MatrixView.h" // TMVA_LSTM_HOST_DEVICE
 
 namespace tmva_lstm {
 
@@ -110,58 +105,87 @@ decltype(auto) DispatchActivation(EActivationFunction act, Fn &&fn)
    throw std::invalid_argument("unknown activation function code " + std::to_string(int(act)));
 }
 
-inline const char *ActivationName(EActivationFunction act)
+// ---- Names: one table per kind. Each entry is the value, this library's name (Python, model
+// internals) and TMVA's booking-string name; a value may appear again under an alias (TMVA
+// accepts IDENTITY for LINEAR, STANDARD for CPU). Lookups throw listing the valid names. --------
+
+template <typename E>
+struct TNameEntry {
+   E value;
+   const char *name;     ///< tmva_lstm's: "tanh", "xavier_uniform", "bce", "adam", "cpu"
+   const char *tmvaName; ///< TMVA's booking strings: "TANH", "XAVIERUNIFORM", "CROSSENTROPY", ...
+};
+
+enum class EArchitecture { kCpu, kGpu };
+
+inline constexpr TNameEntry<EActivationFunction> kActivationNames[] = {
+   {EActivationFunction::kIdentity, "identity", "LINEAR"}, {EActivationFunction::kRelu, "relu", "RELU"},
+   {EActivationFunction::kSigmoid, "sigmoid", "SIGMOID"},  {EActivationFunction::kTanh, "tanh", "TANH"},
+   {EActivationFunction::kIdentity, "identity", "IDENTITY"}};
+inline constexpr TNameEntry<EInitialization> kInitializationNames[] = {
+   {EInitialization::kGlorotNormal, "xavier_normal", "XAVIER"},
+   {EInitialization::kGlorotUniform, "xavier_uniform", "XAVIERUNIFORM"},
+   {EInitialization::kGauss, "gauss", "GAUSS"},
+   {EInitialization::kUniform, "uniform", "UNIFORM"},
+   {EInitialization::kZero, "zero", "ZERO"}};
+inline constexpr TNameEntry<ELossFunction> kLossNames[] = {
+   {ELossFunction::kCrossEntropy, "bce", "CROSSENTROPY"},
+   {ELossFunction::kMeanSquaredError, "mse", "SUMOFSQUARES"},
+   {ELossFunction::kSoftmaxCrossEntropy, "softmax_ce", "MUTUALEXCLUSIVE"}};
+inline constexpr TNameEntry<EOptimizer> kOptimizerNames[] = {{EOptimizer::kAdam, "adam", "ADAM"},
+                                                             {EOptimizer::kSGD, "sgd", "SGD"}};
+inline constexpr TNameEntry<EArchitecture> kArchitectureNames[] = {{EArchitecture::kCpu, "cpu", "CPU"},
+                                                                   {EArchitecture::kGpu, "cuda", "GPU"},
+                                                                   {EArchitecture::kCpu, "cpu", "STANDARD"}};
+
+namespace detail {
+inline bool SameName(const std::string &a, const char *b, bool ignoreCase)
 {
-   switch (act) {
-   case EActivationFunction::kIdentity: return "identity";
-   case EActivationFunction::kRelu: return "relu";
-   case EActivationFunction::kSigmoid: return "sigmoid";
-   case EActivationFunction::kTanh: return "tanh";
+   if (a.size() != std::strlen(b))
+      return false;
+   for (size_t k = 0; k < a.size(); ++k)
+      if (ignoreCase ? std::toupper((unsigned char)a[k]) != std::toupper((unsigned char)b[k]) : a[k] != b[k])
+         return false;
+   return true;
+}
+} // namespace detail
+
+/// The value named `name` in `table`: tmva_lstm's names exactly, or TMVA's case-insensitively
+/// (`tmva`). Throws std::invalid_argument naming `what` and listing every valid name.
+template <typename E, size_t N>
+E FromName(const TNameEntry<E> (&table)[N], const std::string &name, const char *what, bool tmva = false)
+{
+   for (const auto &entry : table)
+      if (detail::SameName(name, tmva ? entry.tmvaName : entry.name, tmva))
+         return entry.value;
+   std::string valid;
+   for (const auto &entry : table) {
+      const std::string n = tmva ? entry.tmvaName : entry.name;
+      if (valid.find(n) == std::string::npos) // aliases share a tmva_lstm name
+         valid += (valid.empty() ? "" : ", ") + n;
    }
+   throw std::invalid_argument(std::string("unknown ") + what + " '" + name + "' (expected one of: " + valid + ")");
+}
+
+/// The first name of `value` in `table` (tmva_lstm's, or TMVA's with `tmva`).
+template <typename E, size_t N>
+const char *NameOf(const TNameEntry<E> (&table)[N], E value, bool tmva = false)
+{
+   for (const auto &entry : table)
+      if (entry.value == value)
+         return tmva ? entry.tmvaName : entry.name;
    return "?";
 }
 
-/// The name in TMVA booking strings: TANH, SIGMOID, RELU, LINEAR.
-inline std::string ActivationTmvaName(EActivationFunction act)
-{
-   if (act == EActivationFunction::kIdentity)
-      return "LINEAR";
-   std::string name = ActivationName(act);
-   for (char &c : name)
-      c = char(c - 'a' + 'A');
-   return name;
-}
-
+inline const char *ActivationName(EActivationFunction act) { return NameOf(kActivationNames, act); }
 inline EActivationFunction ActivationFromName(const std::string &name)
 {
-   for (auto act : {EActivationFunction::kIdentity, EActivationFunction::kRelu, EActivationFunction::kSigmoid,
-                    EActivationFunction::kTanh})
-      if (name == ActivationName(act))
-         return act;
-   throw std::invalid_argument("unknown activation function '" + name +
-                               "' (expected identity, relu, sigmoid or tanh)");
+   return FromName(kActivationNames, name, "activation function");
 }
-
-inline const char *InitializationName(EInitialization init)
-{
-   switch (init) {
-   case EInitialization::kGauss: return "gauss";
-   case EInitialization::kUniform: return "uniform";
-   case EInitialization::kZero: return "zero";
-   case EInitialization::kGlorotNormal: return "xavier_normal";
-   case EInitialization::kGlorotUniform: return "xavier_uniform";
-   }
-   return "?";
-}
-
+inline const char *InitializationName(EInitialization init) { return NameOf(kInitializationNames, init); }
 inline EInitialization InitializationFromName(const std::string &name)
 {
-   for (auto init : {EInitialization::kGauss, EInitialization::kUniform, EInitialization::kZero,
-                     EInitialization::kGlorotNormal, EInitialization::kGlorotUniform})
-      if (name == InitializationName(init))
-         return init;
-   throw std::invalid_argument("unknown weight initialisation '" + name +
-                               "' (expected gauss, uniform, zero, xavier_normal or xavier_uniform)");
+   return FromName(kInitializationNames, name, "weight initialisation");
 }
 
 } // namespace tmva_lstm

@@ -2,6 +2,9 @@
 // sample (an LSTM's B×(T·D) input is a flattened (B, T, D) batch).
 #pragma once
 
+#include "Functions.h"
+
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +28,12 @@ public:
    using Parameter_t = TParameter<Matrix_t>;
 
    virtual ~VGeneralLayer() = default;
+
+   /// Draw new weights from `init` (TDeepNet passes every layer the same stream, in order).
+   virtual void Initialize(EInitialization /*init*/, std::mt19937_64 & /*rng*/) {}
+   /// Per-sample sequence lengths (B×1) for the next Forward, or nullptr for full length;
+   /// layers without a time axis ignore them.
+   virtual void SetLengths(const Matrix_t * /*lengths*/) {}
 
    virtual void Forward(const Matrix_t &input, Matrix_t &output) = 0;
    /// gradOutput = ∂L/∂output → gradInput = ∂L/∂input; the parameter gradients are left readable.

@@ -7,42 +7,237 @@
 
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
 
 namespace tmva_lstm {
+
+// ---- Recurrent cells --------------------------------------------------------------------------
+// A cell is the element-wise part of one time step. The shared time loop (RecurrentLayer.h) does
+// the GEMMs; on entry to Forward, the row's z holds the cell's G blocks of H pre-activations
+// ([x_t | h_{t-1} | 1] [W | U | b]ᵀ), on exit the values Backward needs; Backward turns them into
+// the deltas dz in place. Each function handles unit j of one row: TCpu loops over rows and
+// units, TCuda runs one thread per (row, unit). Equations: docs/lstm-math.md; the same code in
+// NumPy: python/tmva_lstm/oracle.py.
+
+/// Pointers to one batch row's data at step t.
+template <typename Real>
+struct TCellRow {
+   Real *z;             ///< G·H pre-activations → gate values (forward) → deltas dz (backward)
+   const Real *hPrev;   ///< h_{t-1}
+   Real *h;             ///< h_t (forward output)
+   const Real *cPrev;   ///< LSTM: c_{t-1}
+   Real *c;             ///< LSTM: c_t; GRU with the reset gate before: r ⊙ h_{t-1}
+   const Real *dY;      ///< ∂L/∂h_t from the layer above, or nullptr
+   const Real *dhNext;  ///< ∂L/∂h_t through step t+1's GEMM (GruGates: ∂L/∂(r ⊙ h_{t-1}))
+   Real *dhCarry;       ///< ∂L/∂h_t by paths outside the GEMM (GRU: u ⊙ dh; masked steps); updated
+   Real *dcCarry;       ///< LSTM: ∂L/∂c_t from step t+1, left as ∂L/∂c_{t-1}
+
+   /// dh = ∂L/∂h_t, everything that reaches h_t.
+   TMVA_LSTM_HOST_DEVICE Real Dh(size_t j) const { return (dY ? dY[j] : Real(0)) + dhNext[j] + dhCarry[j]; }
+};
+
+/// LSTM, blocks i, f, g, o.
+struct LstmCell {
+   static constexpr size_t kBlocks = 4;
+   template <typename FGate, typename FCand, typename Real>
+   TMVA_LSTM_HOST_DEVICE static void Forward(const TCellRow<Real> &r, size_t H, size_t j)
+   {
+      Real *z = r.z;
+      const Real i = FGate::f(z[j]), f = FGate::f(z[H + j]), g = FCand::f(z[2 * H + j]), o = FGate::f(z[3 * H + j]);
+      z[j] = i, z[H + j] = f, z[2 * H + j] = g, z[3 * H + j] = o;
+      r.c[j] = f * r.cPrev[j] + i * g; // c_t = f ⊙ c_{t-1} + i ⊙ g
+      r.h[j] = o * FCand::f(r.c[j]);   // h_t = o ⊙ tanh(c_t)
+   }
+   template <typename FGate, typename FCand, typename Real>
+   TMVA_LSTM_HOST_DEVICE static void Backward(const TCellRow<Real> &r, size_t H, size_t j)
+   {
+      Real *z = r.z;
+      const Real i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j];
+      const Real dh = r.Dh(j);
+      const Real tau = FCand::f(r.c[j]);
+      const Real dz_o = dh * tau * FGate::dfFromY(o);
+      const Real dc = dh * o * FCand::dfFromY(tau) + r.dcCarry[j];
+      const Real dz_i = dc * g * FGate::dfFromY(i);
+      const Real dz_g = dc * i * FCand::dfFromY(g);
+      const Real dz_f = dc * r.cPrev[j] * FGate::dfFromY(f);
+      r.dcCarry[j] = dc * f;
+      r.dhCarry[j] = 0;
+      z[j] = dz_i, z[H + j] = dz_f, z[2 * H + j] = dz_g, z[3 * H + j] = dz_o;
+   }
+};
+
+/// Simple RNN (TMVA's TBasicRNNLayer): h_t = f(z), f the candidate activation (tanh).
+struct RnnCell {
+   static constexpr size_t kBlocks = 1;
+   template <typename FGate, typename FCand, typename Real>
+   TMVA_LSTM_HOST_DEVICE static void Forward(const TCellRow<Real> &r, size_t, size_t j)
+   {
+      r.h[j] = r.z[j] = FCand::f(r.z[j]);
+   }
+   template <typename FGate, typename FCand, typename Real>
+   TMVA_LSTM_HOST_DEVICE static void Backward(const TCellRow<Real> &r, size_t, size_t j)
+   {
+      r.z[j] = r.Dh(j) * FCand::dfFromY(r.z[j]);
+      r.dhCarry[j] = 0;
+   }
+};
+
+/// GRU with the reset gate after the state product (TMVA's resetGateAfter, cuDNN's and
+/// PyTorch's form), blocks r, u, n_x, n_h with n_x = x W_nᵀ + b_n, n_h = h_{t-1} U_nᵀ:
+///   n = tanh(n_x + r ⊙ n_h),   h_t = u ⊙ h_{t-1} + (1 − u) ⊙ n.
+struct GruCell {
+   static constexpr size_t kBlocks = 4;
+   template <typename FGate, typename FCand, typename Real>
+   TMVA_LSTM_HOST_DEVICE static void Forward(const TCellRow<Real> &r, size_t H, size_t j)
+   {
+      Real *z = r.z;
+      const Real rr = FGate::f(z[j]), u = FGate::f(z[H + j]);
+      const Real n = FCand::f(z[2 * H + j] + rr * z[3 * H + j]);
+      z[j] = rr, z[H + j] = u, z[2 * H + j] = n; // z[3H + j] keeps n_h: ∂n/∂r needs it
+      r.h[j] = u * r.hPrev[j] + (1 - u) * n;
+   }
+   template <typename FGate, typename FCand, typename Real>
+   TMVA_LSTM_HOST_DEVICE static void Backward(const TCellRow<Real> &r, size_t H, size_t j)
+   {
+      Real *z = r.z;
+      const Real rr = z[j], u = z[H + j], n = z[2 * H + j], nh = z[3 * H + j];
+      const Real dh = r.Dh(j);
+      const Real dz_n = dh * (1 - u) * FCand::dfFromY(n);
+      const Real dz_u = dh * (r.hPrev[j] - n) * FGate::dfFromY(u);
+      const Real dz_r = dz_n * nh * FGate::dfFromY(rr);
+      r.dhCarry[j] = dh * u; // the direct path h_{t-1} → h_t
+      z[j] = dz_r, z[H + j] = dz_u, z[2 * H + j] = dz_n, z[3 * H + j] = dz_n * rr;
+   }
+};
+
+/// GRU with the reset gate before the state product (TMVA's default), blocks r, u, n:
+///   n = tanh(x W_nᵀ + b_n + (r ⊙ h_{t-1}) U_nᵀ),   h_t = u ⊙ h_{t-1} + (1 − u) ⊙ n.
+/// (r ⊙ h_{t-1}) U_nᵀ needs r first, so a step is two element-wise passes around a second GEMM:
+/// GruGates then GruCandidate forward, GruCandidate then GruGates backward.
+struct GruGates {
+   static constexpr size_t kBlocks = 3;
+   /// r, u; c ← r ⊙ h_{t-1}, the operand of the second GEMM.
+   template <typename FGate, typename FCand, typename Real>
+   TMVA_LSTM_HOST_DEVICE static void Forward(const TCellRow<Real> &r, size_t H, size_t j)
+   {
+      const Real rr = FGate::f(r.z[j]);
+      r.z[j] = rr, r.z[H + j] = FGate::f(r.z[H + j]);
+      r.c[j] = rr * r.hPrev[j];
+   }
+   /// After the GEMM d(r ⊙ h_{t-1}) = dz_n U_n, held in dhNext: dz_r, and its share of dh_{t-1}.
+   template <typename FGate, typename FCand, typename Real>
+   TMVA_LSTM_HOST_DEVICE static void Backward(const TCellRow<Real> &r, size_t, size_t j)
+   {
+      const Real rr = r.z[j], drh = r.dhNext[j];
+      r.z[j] = drh * r.hPrev[j] * FGate::dfFromY(rr);
+      r.dhCarry[j] += drh * rr;
+   }
+};
+struct GruCandidate {
+   static constexpr size_t kBlocks = 3;
+   template <typename FGate, typename FCand, typename Real>
+   TMVA_LSTM_HOST_DEVICE static void Forward(const TCellRow<Real> &r, size_t H, size_t j)
+   {
+      const Real u = r.z[H + j], n = FCand::f(r.z[2 * H + j]);
+      r.z[2 * H + j] = n;
+      r.h[j] = u * r.hPrev[j] + (1 - u) * n;
+   }
+   /// dz_n and dz_u; dz_r follows in GruGates::Backward.
+   template <typename FGate, typename FCand, typename Real>
+   TMVA_LSTM_HOST_DEVICE static void Backward(const TCellRow<Real> &r, size_t H, size_t j)
+   {
+      const Real u = r.z[H + j], n = r.z[2 * H + j];
+      const Real dh = r.Dh(j);
+      r.z[2 * H + j] = dh * (1 - u) * FCand::dfFromY(n);
+      r.z[H + j] = dh * (r.hPrev[j] - n) * FGate::dfFromY(u);
+      r.dhCarry[j] = dh * u;
+   }
+};
+
+/// The views of one step's rows (a slice of the batch), what CellForward/CellBackward take.
+/// Views a pass does not use stay empty (data == nullptr).
+template <typename Real>
+struct TCellStep {
+   TMatrixView<Real> z;                        ///< n × G·H
+   TMatrixView<const Real> hPrev;              ///< n × H
+   TMatrixView<Real> h;
+   TMatrixView<const Real> cPrev;
+   TMatrixView<Real> c;
+   TMatrixView<const Real> dY, dhNext;
+   TMatrixView<Real> dhCarry, dcCarry;
+   TMatrixView<const Real> lengths;            ///< n × 1 sample lengths; empty: every sample is full length
+
+   TMVA_LSTM_HOST_DEVICE TCellRow<Real> Row(size_t r) const
+   {
+      auto at = [r](auto v) { return v.data ? v.row(r) : nullptr; };
+      return {at(z), at(hPrev), at(h), at(cPrev), at(c), at(dY), at(dhNext), at(dhCarry), at(dcCarry)};
+   }
+   /// Row r is inside its sequence at step t.
+   TMVA_LSTM_HOST_DEVICE bool Active(size_t r, size_t t) const { return !lengths.data || Real(t) < lengths.row(r)[0]; }
+};
+
+/// Row r's step for loop index t: t, or len_r − 1 − t when reversed; -1 past its length.
+template <typename Real>
+TMVA_LSTM_HOST_DEVICE inline long SourceStep(TMatrixView<const Real> lengths, size_t r, size_t t, size_t T,
+                                             bool reverse)
+{
+   const long len = lengths.data ? long(lengths.row(r)[0]) : long(T);
+   if (long(t) >= len)
+      return -1;
+   return reverse ? len - 1 - long(t) : long(t);
+}
+
+/// Which cell pass an architecture runs (CellForward/CellBackward of Cpu.h, Cuda.h).
+enum class ECellPass { kLstm, kRnn, kGru, kGruGates, kGruCandidate };
+
+/// Calls fn(Cell{}) for the cell struct of `pass`.
+template <typename Fn>
+decltype(auto) DispatchCell(ECellPass pass, Fn &&fn)
+{
+   switch (pass) {
+   case ECellPass::kRnn: return fn(RnnCell{});
+   case ECellPass::kGru: return fn(GruCell{});
+   case ECellPass::kGruGates: return fn(GruGates{});
+   case ECellPass::kGruCandidate: return fn(GruCandidate{});
+   default: return fn(LstmCell{});
+   }
+}
+
+/// fn(Cell{}, FGate{}, FCand{}): the cell pass and its two activations as types, so that each
+/// combination is its own loop or kernel, with no switch inside.
+template <typename Fn>
+void DispatchCellActivations(ECellPass pass, EActivationFunction gateAct, EActivationFunction candAct, Fn &&fn)
+{
+   DispatchCell(pass, [&](auto cell) {
+      DispatchActivation(gateAct, [&](auto fg) { DispatchActivation(candAct, [&](auto fc) { fn(cell, fg, fc); }); });
+   });
+}
+
+/// Steps past a sample's length (lengths, ONNX sequence_lens): forward, the state is held
+/// (h_t = h_{t-1}, c_t = c_{t-1}); backward, dz = 0 and ∂L/∂h_t passes to h_{t-1} unchanged.
+/// Only the pass that writes h (forward) or first reads dh (backward) does this; GruGates skips
+/// masked rows.
+template <typename Cell>
+constexpr bool WritesState()
+{
+   return !std::is_same<Cell, GruGates>::value;
+}
+template <typename Real>
+TMVA_LSTM_HOST_DEVICE inline void HoldForward(const TCellRow<Real> &r, size_t j)
+{
+   r.h[j] = r.hPrev[j];
+   if (r.c)
+      r.c[j] = r.cPrev[j];
+}
+template <typename Real>
+TMVA_LSTM_HOST_DEVICE inline void HoldBackward(const TCellRow<Real> &r, size_t G, size_t H, size_t j)
+{
+   for (size_t k = 0; k < G; ++k)
+      r.z[k * H + j] = 0;
+   r.dhCarry[j] += r.dhNext[j];
+}
+
 namespace kernels {
-
-/// LSTM forward, unit j of one row (pointers to the row's z, c_{t-1}, c_t, h_t). On entry
-/// z = [z_i | z_f | z_g | z_o] (4H) holds x_t Wᵀ + h_{t-1} Uᵀ + b; on exit the gate values i, f,
-/// g, o (what the backward step needs).
-template <typename FGate, typename FCand, typename Real>
-TMVA_LSTM_HOST_DEVICE inline void CellForward(Real *z, const Real *cPrev, Real *c, Real *h, size_t H, size_t j)
-{
-   const Real i = FGate::f(z[j]);
-   const Real f = FGate::f(z[H + j]);
-   const Real g = FCand::f(z[2 * H + j]);
-   const Real o = FGate::f(z[3 * H + j]);
-   z[j] = i, z[H + j] = f, z[2 * H + j] = g, z[3 * H + j] = o;
-   c[j] = f * cPrev[j] + i * g; // c_t = f ⊙ c_{t-1} + i ⊙ g
-   h[j] = o * FCand::f(c[j]);   // h_t = o ⊙ tanh(c_t)
-}
-
-/// BPTT, unit j of one row at step t. On entry z holds i, f, g, o, on exit the deltas
-/// dz = [dz_i | dz_f | dz_g | dz_o]. dh = ∂L/∂h_t (from above and from step t+1); dcNext is
-/// read as the carry from step t+1 and left as the carry to step t−1, dc ⊙ f.
-template <typename FGate, typename FCand, typename Real>
-TMVA_LSTM_HOST_DEVICE inline void CellBackward(Real *z, const Real *cPrev, const Real *c, Real dh, Real *dcNext, size_t H,
-                                   size_t j)
-{
-   const Real i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j];
-   const Real tau = FCand::f(c[j]);
-   const Real dz_o = dh * tau * FGate::dfFromY(o);
-   const Real dc = dh * o * FCand::dfFromY(tau) + dcNext[j];
-   const Real dz_i = dc * g * FGate::dfFromY(i);
-   const Real dz_g = dc * i * FCand::dfFromY(g);
-   const Real dz_f = dc * cPrev[j] * FGate::dfFromY(f);
-   dcNext[j] = dc * f;
-   z[j] = dz_i, z[H + j] = dz_f, z[2 * H + j] = dz_g, z[3 * H + j] = dz_o;
-}
 
 /// log Σ_k exp(o_k), stable.
 template <typename Real>

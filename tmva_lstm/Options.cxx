@@ -71,20 +71,15 @@ bool ParseFlag(const std::string &text, const std::string &token)
    Fail("expected 0 or 1, got '" + text + "'", token);
 }
 
-bool ParseActivation(const std::string &text, EActivationFunction &act)
+/// A value from one of Functions.h's name tables, by its TMVA name; the error lists the valid ones.
+template <typename E, size_t N>
+E ParseName(const TNameEntry<E> (&table)[N], const std::string &text, const char *what, const std::string &token)
 {
-   const std::string u = Upper(text);
-   if (u == "TANH")
-      act = EActivationFunction::kTanh;
-   else if (u == "SIGMOID")
-      act = EActivationFunction::kSigmoid;
-   else if (u == "RELU")
-      act = EActivationFunction::kRelu;
-   else if (u == "LINEAR" || u == "IDENTITY")
-      act = EActivationFunction::kIdentity;
-   else
-      return false;
-   return true;
+   try {
+      return FromName(table, text, what, true);
+   } catch (const std::invalid_argument &e) {
+      Fail(e.what(), token);
+   }
 }
 
 TLayerSpec ParseLayer(const std::string &token)
@@ -92,27 +87,47 @@ TLayerSpec ParseLayer(const std::string &token)
    const std::vector<std::string> f = Split(token, '|');
    const std::string kind = Upper(f[0]);
    TLayerSpec spec{TLayerSpec::kDense, token};
-   if (kind == "LSTM") { // LSTM|state|input|time|rememberState|returnSequence
-      if (f.size() < 4 || f.size() > 6)
-         Fail("LSTM takes LSTM|stateSize|inputSize|timeSteps[|rememberState[|returnSequence]]", token);
-      spec.kind = TLayerSpec::kLSTM;
-      spec.stateSize = ParseCount(f[1], token), spec.inputSize = ParseCount(f[2], token);
-      spec.timeSteps = ParseCount(f[3], token);
-      spec.rememberState = f.size() > 4 && ParseFlag(f[4], token);
-      spec.returnSequence = f.size() > 5 && ParseFlag(f[5], token);
+   if (kind == "LSTM" || kind == "GRU" || kind == "RNN") {
+      // KIND|state|input|time[|rememberState[|returnSequence]] (GRU: [|resetGateAfter]), then
+      // our extension: a last field BIDIRECTIONAL.
+      spec.kind = TLayerSpec::kRecurrent;
+      spec.cell = kind == "LSTM" ? ERecurrentCell::kLSTM : kind == "GRU" ? ERecurrentCell::kGRU : ERecurrentCell::kRNN;
+      std::vector<std::string> fields(f.begin(), f.end());
+      if (fields.size() > 1 && Upper(fields.back()) == "BIDIRECTIONAL") {
+         spec.bidirectional = true;
+         fields.pop_back();
+      }
+      const size_t most = kind == "GRU" ? 7 : 6;
+      if (fields.size() < 4 || fields.size() > most)
+         Fail(kind + " takes " + kind + "|stateSize|inputSize|timeSteps[|rememberState[|returnSequence" +
+                 (kind == "GRU" ? "[|resetGateAfter]" : "") + "]][|BIDIRECTIONAL], got " +
+                 std::to_string(f.size()) + " fields",
+              token);
+      spec.stateSize = ParseCount(fields[1], token), spec.inputSize = ParseCount(fields[2], token);
+      spec.timeSteps = ParseCount(fields[3], token);
+      spec.rememberState = fields.size() > 4 && ParseFlag(fields[4], token);
+      spec.returnSequence = fields.size() > 5 && ParseFlag(fields[5], token);
+      spec.resetGateAfter = fields.size() > 6 && ParseFlag(fields[6], token);
+      if (spec.bidirectional && spec.rememberState)
+         Fail("a BIDIRECTIONAL layer cannot remember its state between batches (rememberState must be 0)", token);
    } else if (kind == "DENSE") { // DENSE|width|activation
       if (f.size() != 3)
          Fail("DENSE takes DENSE|width|activation", token);
       spec.width = ParseCount(f[1], token);
-      if (!ParseActivation(f[2], spec.activation))
-         Fail("unknown activation '" + f[2] + "' (TANH, SIGMOID, RELU, LINEAR)", token);
+      spec.activation = ParseName(kActivationNames, f[2], "activation", token);
    } else if (kind == "RESHAPE") { // RESHAPE|FLAT (TMVA also writes RESHAPE|1|1|N|FLAT)
       if (Upper(f.back()) != "FLAT")
          Fail("only RESHAPE|FLAT is supported", token);
       spec.kind = TLayerSpec::kReshape;
-   } else if (f.size() == 1 && ParseActivation(f[0], spec.activation)) {
+   } else if (f.size() == 1 && [&] {
+                 for (const auto &entry : kActivationNames)
+                    if (kind == entry.tmvaName)
+                       return true;
+                 return false;
+              }()) {
+      spec.activation = ParseName(kActivationNames, f[0], "activation", token);
       spec.width = 0; // the output layer: as wide as the outputs
-   } else if (kind == "RNN" || kind == "GRU" || kind == "CONV" || kind == "MAXPOOL" || kind == "BNORM") {
+   } else if (kind == "CONV" || kind == "MAXPOOL" || kind == "BNORM") {
       Fail("layer type " + kind + " is not available in tmva-lstm", token);
    } else {
       Fail("unknown layer", token);
@@ -138,15 +153,9 @@ TTrainingPhase ParsePhase(const std::string &text)
          phase.maxEpochs = ParseCount(value, item);
       else if (key == "CONVERGENCESTEPS")
          phase.convergenceSteps = ParseCount(value, item);
-      else if (key == "OPTIMIZER") {
-         const std::string u = Upper(value);
-         if (u == "ADAM")
-            phase.optimizer = EOptimizer::kAdam;
-         else if (u == "SGD")
-            phase.optimizer = EOptimizer::kSGD;
-         else
-            Fail("unknown optimizer '" + value + "' (ADAM, SGD)", item);
-      } else if (key == "ADAM_BETA1")
+      else if (key == "OPTIMIZER")
+         phase.optimizer = ParseName(kOptimizerNames, value, "optimizer", item);
+      else if (key == "ADAM_BETA1")
          phase.beta1 = ParseNumber(value, item);
       else if (key == "ADAM_BETA2")
          phase.beta2 = ParseNumber(value, item);
@@ -160,10 +169,14 @@ TTrainingPhase ParsePhase(const std::string &text)
       } else if (key == "WEIGHTDECAY") {
          if (ParseNumber(value, item) != 0)
             Fail("weight decay is not available in tmva-lstm (use WeightDecay=0)", item);
-      } else if (key == "DROPCONFIG") {
-         for (const std::string &p : Split(value, '+'))
-            if (ParseNumber(p, item) != 0)
-               Fail("dropout is not available in tmva-lstm (use DropConfig=0.0)", item);
+      } else if (key == "DROPCONFIG") { // drop probabilities per layer, e.g. 0.0+0.5+0.5
+         phase.dropout.clear();
+         for (const std::string &p : Split(value, '+')) {
+            const double d = ParseNumber(p, item);
+            if (!(d >= 0 && d < 1))
+               Fail("a dropout probability must be in [0, 1), got '" + p + "'", item);
+            phase.dropout.push_back(d);
+         }
       } else
          Fail("unknown training option '" + item.substr(0, eq) + "'", item);
    }
@@ -209,34 +222,11 @@ TNetSpec ParseBookingOptions(const std::string &options)
          for (const std::string &phase : Split(value, '|'))
             spec.phases.push_back(ParsePhase(phase));
       } else if (key == "ERRORSTRATEGY") {
-         const std::string u = Upper(value);
-         if (u == "CROSSENTROPY")
-            spec.loss = ELossFunction::kCrossEntropy;
-         else if (u == "SUMOFSQUARES")
-            spec.loss = ELossFunction::kMeanSquaredError;
-         else if (u == "MUTUALEXCLUSIVE")
-            spec.loss = ELossFunction::kSoftmaxCrossEntropy;
-         else
-            Fail("unknown ErrorStrategy '" + value + "' (CROSSENTROPY, SUMOFSQUARES, MUTUALEXCLUSIVE)", option);
+         spec.loss = ParseName(kLossNames, value, "ErrorStrategy", option);
       } else if (key == "WEIGHTINITIALIZATION") {
-         const std::string u = Upper(value);
-         if (u == "XAVIER")
-            spec.init = EInitialization::kGlorotNormal;
-         else if (u == "XAVIERUNIFORM")
-            spec.init = EInitialization::kGlorotUniform;
-         else if (u == "GAUSS")
-            spec.init = EInitialization::kGauss;
-         else if (u == "UNIFORM")
-            spec.init = EInitialization::kUniform;
-         else if (u == "ZERO")
-            spec.init = EInitialization::kZero;
-         else
-            Fail("unknown WeightInitialization '" + value + "' (XAVIER, XAVIERUNIFORM, GAUSS, UNIFORM, ZERO)", option);
+         spec.init = ParseName(kInitializationNames, value, "WeightInitialization", option);
       } else if (key == "ARCHITECTURE") {
-         const std::string u = Upper(value);
-         if (u != "CPU" && u != "GPU" && u != "STANDARD")
-            Fail("unknown Architecture '" + value + "' (CPU, GPU)", option);
-         spec.architecture = u == "STANDARD" ? "CPU" : u;
+         spec.architecture = NameOf(kArchitectureNames, ParseName(kArchitectureNames, value, "Architecture", option), true);
       } else if (key == "RANDOMSEED") {
          spec.seed = ParseCount(value, option, true);
       } else if (key == "FORGETGATEBIAS") {

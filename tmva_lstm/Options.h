@@ -11,11 +11,16 @@
 
 namespace tmva_lstm {
 
+enum class ERecurrentCell { kLSTM, kGRU, kRNN };
+
 struct TLayerSpec {
-   enum EKind { kLSTM, kDense, kReshape } kind;
+   enum EKind { kRecurrent, kDense, kReshape } kind;
    std::string token;    ///< as booked, for error messages
-   size_t stateSize = 0, inputSize = 0, timeSteps = 0; // LSTM
-   bool rememberState = false, returnSequence = false; // LSTM
+   ERecurrentCell cell = ERecurrentCell::kLSTM;        // recurrent
+   size_t stateSize = 0, inputSize = 0, timeSteps = 0; // recurrent
+   bool rememberState = false, returnSequence = false; // recurrent
+   bool resetGateAfter = false;                        // GRU
+   bool bidirectional = false;                         // recurrent
    size_t width = 0;     ///< DENSE; 0 = as many as the outputs (a bare "LINEAR", "SIGMOID", ...)
    EActivationFunction activation = EActivationFunction::kIdentity;
 };
@@ -29,6 +34,9 @@ struct TTrainingPhase {
    size_t maxEpochs = 20;
    size_t convergenceSteps = 10; ///< stop after this many epochs without a better validation loss
    double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8; // Adam
+   /// DropConfig: entry l is the probability that each input value of layer l is dropped
+   /// during training (inverted dropout: the kept ones are scaled by 1/(1−p)); missing: 0.
+   std::vector<double> dropout;
 };
 
 struct TNetSpec {

@@ -2,6 +2,7 @@
 // stopping with the best weights restored. The same loop serves Python, the CLI and macros.
 #pragma once
 
+#include "DataSet.h"
 #include "DeepNet.h"
 #include "Options.h"
 
@@ -16,46 +17,6 @@
 #include <vector>
 
 namespace tmva_lstm {
-
-/// Samples in host memory: x (n × inputCols), y (n × outputCols), w (n).
-template <typename Real>
-struct TDataSet {
-   std::vector<Real> x, y, w;
-   size_t inputCols = 0, outputCols = 0;
-
-   TDataSet() = default;
-   TDataSet(size_t nInputCols, size_t nOutputCols) : inputCols(nInputCols), outputCols(nOutputCols) {}
-   size_t GetNSamples() const { return w.size(); }
-
-   /// The samples at `index`, in that order.
-   TDataSet Subset(const std::vector<size_t> &index) const
-   {
-      TDataSet out(inputCols, outputCols);
-      for (size_t s : index)
-         out.Append(x.data() + s * inputCols, y.data() + s * outputCols, w.data() + s, 1);
-      return out;
-   }
-
-   /// Append n samples; throws naming the first NaN/inf or a negative weight.
-   void Append(const Real *xs, const Real *ys, const Real *ws, size_t n)
-   {
-      auto check = [](const Real *v, size_t count, const char *what, size_t cols) {
-         for (size_t k = 0; k < count; ++k)
-            if (!std::isfinite(v[k]))
-               throw std::invalid_argument(std::string("data set: ") + what + " of sample " +
-                                           std::to_string(k / cols) + " is " + (std::isnan(v[k]) ? "NaN" : "inf"));
-      };
-      check(xs, n * inputCols, "an input value", inputCols);
-      check(ys, n * outputCols, "a target value", outputCols);
-      check(ws, n, "the weight", 1);
-      for (size_t k = 0; k < n; ++k)
-         if (ws[k] < 0)
-            throw std::invalid_argument("data set: the weight of sample " + std::to_string(k) + " is negative");
-      x.insert(x.end(), xs, xs + n * inputCols);
-      y.insert(y.end(), ys, ys + n * outputCols);
-      w.insert(w.end(), ws, ws + n);
-   }
-};
 
 struct TEpochRecord {
    size_t epoch;
@@ -88,7 +49,8 @@ public:
 
    TBatchLoader(const TDataSet<Real> &data, size_t batchSize)
       : fData(data), fB(batchSize), fHx(batchSize * data.inputCols), fHy(batchSize * data.outputCols), fHw(batchSize),
-        fX(batchSize, data.inputCols), fY(batchSize, data.outputCols), fW(1, batchSize)
+        fHl(data.HasLengths() ? batchSize : 0), fX(batchSize, data.inputCols), fY(batchSize, data.outputCols),
+        fW(1, batchSize), fL(data.HasLengths() ? batchSize : 0, 1)
    {
    }
    /// Returns how many real samples the batch holds.
@@ -100,22 +62,28 @@ public:
          std::copy_n(fData.x.data() + s * in, in, fHx.data() + r * in);
          std::copy_n(fData.y.data() + s * out, out, fHy.data() + r * out);
          fHw[r] = r < n ? fData.w[s] : Real(0);
+         if (fData.HasLengths())
+            fHl[r] = fData.lengths[s];
       }
       Architecture_t::CopyFromHost(fX.View(), fHx.data(), fHx.size(), "input batch");
       Architecture_t::CopyFromHost(fY.View(), fHy.data(), fHy.size(), "target batch");
       Architecture_t::CopyFromHost(fW.View(), fHw.data(), fHw.size(), "weight batch");
+      if (fData.HasLengths())
+         Architecture_t::CopyFromHost(fL.View(), fHl.data(), fHl.size(), "length batch");
       return n;
    }
    Real BatchWeight(size_t n) const { return std::accumulate(fHw.begin(), fHw.begin() + n, Real(0)); }
    const Matrix_t &X() const { return fX; }
    const Matrix_t &Y() const { return fY; }
    const Matrix_t &W() const { return fW; }
+   /// The batch's sequence lengths (B×1), or nullptr when the data set has none.
+   const Matrix_t *L() const { return fData.HasLengths() ? &fL : nullptr; }
 
 private:
    const TDataSet<Real> &fData;
    size_t fB;
-   std::vector<Real> fHx, fHy, fHw;
-   Matrix_t fX, fY, fW;
+   std::vector<Real> fHx, fHy, fHw, fHl;
+   Matrix_t fX, fY, fW, fL;
 };
 
 /// One pass over the samples `index` in batches, returning the weighted mean loss; with an
@@ -131,7 +99,7 @@ double Pass(TDeepNet<Architecture_t> &net, TBatchLoader<Architecture_t> &loader,
       const double w = loader.BatchWeight(n);
       if (w == 0)
          continue;
-      net.Forward(loader.X());
+      net.Forward(loader.X(), loader.L(), optimizer != nullptr); // dropout while training only
       total += double(net.Loss(loader.Y(), loader.W())) * w;
       weight += w;
       if (optimizer) {
@@ -167,7 +135,7 @@ std::vector<typename Architecture_t::Scalar_t> Predict(TDeepNet<Architecture_t> 
    net.ResetState();
    for (size_t first = 0; first < index.size(); first += B) {
       const size_t n = loader.Load(index, first);
-      net.Forward(loader.X());
+      net.Forward(loader.X(), loader.L());
       net.Prediction(out);
       Architecture_t::CopyToHost(host.data(), host.size(), out.View());
       std::copy_n(host.data(), n * K, result.data() + first * K);
@@ -186,6 +154,8 @@ std::vector<TEpochRecord> Train(TDeepNet<Architecture_t> &net, const TTrainingPh
    using Matrix_t = typename Architecture_t::Matrix_t;
    if (train.GetNSamples() == 0 || valid.GetNSamples() == 0)
       throw std::invalid_argument("Train: the training and validation sets must not be empty");
+   if (train.HasLengths() != valid.HasLengths())
+      throw std::invalid_argument("Train: give lengths for both the training and the validation set, or for neither");
    if (train.inputCols != net.GetInputCols() || train.outputCols != net.GetOutputCols() ||
        valid.inputCols != net.GetInputCols() || valid.outputCols != net.GetOutputCols())
       throw std::invalid_argument("Train: data widths do not match the network");
@@ -194,6 +164,7 @@ std::vector<TEpochRecord> Train(TDeepNet<Architecture_t> &net, const TTrainingPh
    TOptimizer<Architecture_t> optimizer(net, phase.optimizer, phase.learningRate, phase.momentum, phase.beta1,
                                         phase.beta2, phase.epsilon);
    TEpochShuffler shuffler(train.GetNSamples(), seed);
+   net.SetDropout(phase.dropout, seed);
    TBatchLoader<Architecture_t> loader(train, net.GetBatchSize());
 
    auto parameters = net.GetParameters();
@@ -227,6 +198,7 @@ std::vector<TEpochRecord> Train(TDeepNet<Architecture_t> &net, const TTrainingPh
    }
    for (size_t k = 0; k < parameters.size(); ++k)
       *parameters[k].value = best[k];
+   net.SetDropout({}, 0);
    return history;
 }
 

@@ -74,6 +74,21 @@ void CheckToHost(size_t n, const View &src)
                                   std::to_string(src.size()));
 }
 
+/// GatherStep/ScatterStep: `step` (n × N) is one step of `sequence` (n × T·stride, N ≤ stride).
+template <typename StepView, typename SequenceView>
+void CheckStep(const StepView &step, const SequenceView &sequence, size_t stride, size_t T)
+{
+   if (step.rows != sequence.rows || step.cols > stride || sequence.cols < (T - 1) * stride + step.cols)
+      throw std::logic_error("GatherStep/ScatterStep: shapes do not match");
+}
+
+template <typename AView, typename BView>
+void RequireSameShape(const char *what, const AView &A, const BView &B)
+{
+   if (A.rows != B.rows || A.cols != B.cols)
+      throw std::logic_error(std::string(what) + ": shapes do not match");
+}
+
 /// The flat element-wise kernels (activations, optimizer steps) work on whole matrices.
 template <typename... Views>
 void RequireContiguous(const char *what, const Views &...views)

@@ -1,0 +1,49 @@
+// TMatrixView: a row-major matrix, or a block of one, in memory owned by someone else. The
+// architectures' functions take views, so a layer can hand them a time step's rows or the x / h
+// columns of a stacked operand without copying.
+#pragma once
+
+#include <cstddef>
+#include <type_traits>
+
+// Used by the CPU code and, compiled by nvcc, by the CUDA kernels: one definition for both.
+#ifdef __CUDACC__
+#define TMVA_LSTM_HOST_DEVICE __host__ __device__
+#else
+#define TMVA_LSTM_HOST_DEVICE
+#endif
+
+namespace tmva_lstm {
+
+/// A row-major block of memory owned by someone else: a matrix or a part of one. Rows are `ld`
+/// elements apart (ld = cols for a whole matrix or a block of rows; more for a block of columns,
+/// as the [x_t | h_{t-1}] operands of the LSTM's GEMMs).
+template <typename Real>
+class TMatrixView {
+public:
+   Real *data = nullptr;
+   size_t rows = 0;
+   size_t cols = 0;
+   size_t ld = 0;
+
+   TMatrixView() = default;
+   TMVA_LSTM_HOST_DEVICE TMatrixView(Real *d, size_t nrows, size_t ncols) : data(d), rows(nrows), cols(ncols), ld(ncols) {}
+   TMVA_LSTM_HOST_DEVICE TMatrixView(Real *d, size_t nrows, size_t ncols, size_t stride) : data(d), rows(nrows), cols(ncols), ld(stride) {}
+   /// A writable view is readable: TMatrixView<float> converts to TMatrixView<const float>.
+   /// (For a non-const Real this is the copy constructor; it is not a template so that cling
+   /// and PyROOT apply it too.)
+   TMVA_LSTM_HOST_DEVICE TMatrixView(const TMatrixView<std::remove_const_t<Real>> &v) : data(v.data), rows(v.rows), cols(v.cols), ld(v.ld)
+   {
+   }
+
+   TMVA_LSTM_HOST_DEVICE size_t size() const { return rows * cols; }
+   /// The elements are one run of memory (what flat element-wise loops and memcpy need).
+   TMVA_LSTM_HOST_DEVICE bool contiguous() const { return ld == cols || rows <= 1; }
+   TMVA_LSTM_HOST_DEVICE Real *row(size_t r) const { return data + r * ld; }
+   /// Rows [first, first + n): a time step's B rows in a time-major (T·B)×N stack.
+   TMVA_LSTM_HOST_DEVICE TMatrixView rowBlock(size_t first, size_t n) const { return {data + first * ld, n, cols, ld}; }
+   /// Columns [first, first + n): x_t or h_{t-1} inside an [x | h] row.
+   TMVA_LSTM_HOST_DEVICE TMatrixView colBlock(size_t first, size_t n) const { return {data + first, rows, n, ld}; }
+};
+
+} // namespace tmva_lstm
