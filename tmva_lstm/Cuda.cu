@@ -107,28 +107,79 @@ cublasStatus_t GemmCall(cublasHandle_t h, cublasOperation_t ta, cublasOperation_
 
 // ---- kernels ------------------------------------------------------------------------------------
 
-template <typename FGate, typename FCand, typename Real>
-__global__ void CellForwardKernel(TMatrixView<Real> gates, TMatrixView<const Real> cPrev, TMatrixView<Real> c,
-                                  TMatrixView<Real> h)
+/// One thread per (row, unit): the CPU loop of TCpu::CellForward/CellBackward.
+template <typename Cell, typename FGate, typename FCand, typename Real>
+__global__ void CellForwardKernel(TCellStep<Real> s, size_t t)
 {
-   const size_t H = c.cols, k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
-   if (k >= gates.rows * H)
+   const size_t H = s.hPrev.cols, k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+   if (k >= s.z.rows * H)
       return;
    const size_t r = k / H, j = k % H;
-   kernels::CellForward<FGate, FCand>(gates.row(r), cPrev.row(r), c.row(r), h.row(r), H, j);
+   const TCellRow<Real> row = s.Row(r);
+   if (s.Active(r, t))
+      Cell::template Forward<FGate, FCand>(row, H, j);
+   else if (WritesState<Cell>())
+      HoldForward(row, j);
 }
 
-template <typename FGate, typename FCand, typename Real>
-__global__ void CellBackwardKernel(TMatrixView<Real> gates, TMatrixView<const Real> cPrev, TMatrixView<const Real> c,
-                                   TMatrixView<const Real> dY, TMatrixView<const Real> dhNext,
-                                   TMatrixView<Real> dcNext)
+template <typename Cell, typename FGate, typename FCand, typename Real>
+__global__ void CellBackwardKernel(TCellStep<Real> s, size_t t)
 {
-   const size_t H = c.cols, k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
-   if (k >= gates.rows * H)
+   const size_t H = s.hPrev.cols, k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+   if (k >= s.z.rows * H)
       return;
    const size_t r = k / H, j = k % H;
-   const Real dh = (dY.data ? dY.row(r)[j] : Real(0)) + dhNext.row(r)[j];
-   kernels::CellBackward<FGate, FCand>(gates.row(r), cPrev.row(r), c.row(r), dh, dcNext.row(r), H, j);
+   const TCellRow<Real> row = s.Row(r);
+   if (s.Active(r, t))
+      Cell::template Backward<FGate, FCand>(row, H, j);
+   else if (WritesState<Cell>())
+      HoldBackward(row, Cell::kBlocks, H, j);
+}
+
+/// One thread per element of dst (n × N): TCpu::GatherStep.
+template <typename Real>
+__global__ void GatherStepKernel(TMatrixView<Real> dst, TMatrixView<const Real> src, size_t t, size_t stride, size_t T,
+                                 TMatrixView<const Real> lengths, bool reverse)
+{
+   const size_t k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+   if (k >= dst.size())
+      return;
+   const size_t r = k / dst.cols, j = k % dst.cols;
+   const long s = SourceStep(lengths, r, t, T, reverse);
+   dst.row(r)[j] = s >= 0 ? src.row(r)[size_t(s) * stride + j] : Real(0);
+}
+
+/// One thread per element of src (n × N): TCpu::ScatterStep.
+template <typename Real>
+__global__ void ScatterStepKernel(TMatrixView<Real> dst, TMatrixView<const Real> src, size_t t, size_t stride,
+                                  size_t T, TMatrixView<const Real> lengths, bool reverse, bool add)
+{
+   const size_t k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+   if (k >= src.size())
+      return;
+   const size_t r = k / src.cols, j = k % src.cols;
+   const long s = SourceStep(lengths, r, t, T, reverse);
+   Real &out = dst.row(r)[(s >= 0 ? size_t(s) : t) * stride + j];
+   if (s < 0 && !add)
+      out = Real(0);
+   else if (s >= 0)
+      out = add ? out + src.row(r)[j] : src.row(r)[j];
+}
+
+template <typename Real>
+__global__ void AddKernel(TMatrixView<Real> A, TMatrixView<const Real> B)
+{
+   const size_t k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+   if (k < A.size())
+      A.row(k / A.cols)[k % A.cols] += B.row(k / A.cols)[k % A.cols];
+}
+
+template <typename Real>
+__global__ void HadamardKernel(Real *A, const Real *B, size_t n)
+{
+   const size_t k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+   if (k < n)
+      A[k] *= B[k];
 }
 
 template <typename Real>
@@ -377,33 +428,72 @@ void TCuda<Real>::Zero(View_t A)
 }
 
 template <typename Real>
-void TCuda<Real>::LstmCellForward(EActivationFunction gateAct, EActivationFunction candAct, View_t gates,
-                                  ConstView_t cPrev, View_t c, View_t h)
+void TCuda<Real>::CellForward(ECellPass pass, EActivationFunction gateAct, EActivationFunction candAct,
+                              const TCellStep<Real> &s, size_t t)
 {
-   if (c.size() == 0)
+   const size_t n = s.z.rows * s.hPrev.cols;
+   if (n == 0)
       return;
-   DispatchActivation(gateAct, [&](auto fg) {
-      DispatchActivation(candAct, [&](auto fc) {
-         CellForwardKernel<decltype(fg), decltype(fc)><<<Blocks(c.size()), kThreads>>>(gates, cPrev, c, h);
-      });
+   DispatchCellActivations(pass, gateAct, candAct, [&](auto cell, auto fg, auto fc) {
+      CellForwardKernel<decltype(cell), decltype(fg), decltype(fc)><<<Blocks(n), kThreads>>>(s, t);
    });
-   CheckLaunch("LstmCellForward");
+   CheckLaunch("CellForward");
 }
 
 template <typename Real>
-void TCuda<Real>::LstmCellBackward(EActivationFunction gateAct, EActivationFunction candAct, View_t gates,
-                                   ConstView_t cPrev, ConstView_t c, ConstView_t dY, ConstView_t dhNext,
-                                   View_t dcNext)
+void TCuda<Real>::CellBackward(ECellPass pass, EActivationFunction gateAct, EActivationFunction candAct,
+                               const TCellStep<Real> &s, size_t t)
 {
-   if (c.size() == 0)
+   const size_t n = s.z.rows * s.hPrev.cols;
+   if (n == 0)
       return;
-   DispatchActivation(gateAct, [&](auto fg) {
-      DispatchActivation(candAct, [&](auto fc) {
-         CellBackwardKernel<decltype(fg), decltype(fc)>
-            <<<Blocks(c.size()), kThreads>>>(gates, cPrev, c, dY, dhNext, dcNext);
-      });
+   DispatchCellActivations(pass, gateAct, candAct, [&](auto cell, auto fg, auto fc) {
+      CellBackwardKernel<decltype(cell), decltype(fg), decltype(fc)><<<Blocks(n), kThreads>>>(s, t);
    });
-   CheckLaunch("LstmCellBackward");
+   CheckLaunch("CellBackward");
+}
+
+template <typename Real>
+void TCuda<Real>::GatherStep(View_t dst, ConstView_t src, size_t t, size_t stride, size_t T, ConstView_t lengths,
+                             bool reverse)
+{
+   checks::CheckStep(dst, src, stride, T);
+   if (dst.size() == 0)
+      return;
+   GatherStepKernel<<<Blocks(dst.size()), kThreads>>>(dst, src, t, stride, T, lengths, reverse);
+   CheckLaunch("GatherStep");
+}
+
+template <typename Real>
+void TCuda<Real>::ScatterStep(View_t dst, ConstView_t src, size_t t, size_t stride, size_t T, ConstView_t lengths,
+                              bool reverse, bool add)
+{
+   checks::CheckStep(src, dst, stride, T);
+   if (src.size() == 0)
+      return;
+   ScatterStepKernel<<<Blocks(src.size()), kThreads>>>(dst, src, t, stride, T, lengths, reverse, add);
+   CheckLaunch("ScatterStep");
+}
+
+template <typename Real>
+void TCuda<Real>::Add(View_t A, ConstView_t B)
+{
+   checks::RequireSameShape("Add", A, B);
+   if (A.size() == 0)
+      return;
+   AddKernel<<<Blocks(A.size()), kThreads>>>(A, B);
+   CheckLaunch("Add");
+}
+
+template <typename Real>
+void TCuda<Real>::Hadamard(View_t A, ConstView_t B)
+{
+   checks::RequireContiguous("Hadamard", A, B);
+   checks::RequireSameShape("Hadamard", A, B);
+   if (A.size() == 0)
+      return;
+   HadamardKernel<<<Blocks(A.size()), kThreads>>>(A.data, B.data, A.size());
+   CheckLaunch("Hadamard");
 }
 
 template <typename Real>

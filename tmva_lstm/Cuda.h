@@ -66,11 +66,16 @@ public:
    static void CopyToHost(Real *dst, size_t n, ConstView_t src);
    static void Zero(View_t A);
 
-   static void LstmCellForward(EActivationFunction gateAct, EActivationFunction candAct, View_t gates,
-                               ConstView_t cPrev, View_t c, View_t h);
-   static void LstmCellBackward(EActivationFunction gateAct, EActivationFunction candAct, View_t gates,
-                                ConstView_t cPrev, ConstView_t c, ConstView_t dY, ConstView_t dhNext,
-                                View_t dcNext);
+   static void CellForward(ECellPass pass, EActivationFunction gateAct, EActivationFunction candAct,
+                           const TCellStep<Real> &step, size_t t);
+   static void CellBackward(ECellPass pass, EActivationFunction gateAct, EActivationFunction candAct,
+                            const TCellStep<Real> &step, size_t t);
+   static void GatherStep(View_t dst, ConstView_t src, size_t t, size_t stride, size_t T, ConstView_t lengths,
+                          bool reverse);
+   static void ScatterStep(View_t dst, ConstView_t src, size_t t, size_t stride, size_t T, ConstView_t lengths,
+                           bool reverse, bool add);
+   static void Add(View_t A, ConstView_t B);
+   static void Hadamard(View_t A, ConstView_t B);
 
    static void AddRowVector(View_t A, ConstView_t b);
    static void ActivationForward(EActivationFunction f, View_t A);

@@ -18,6 +18,43 @@
 
 namespace tmva_lstm {
 
+/// The recurrent layer a booking token describes (spec.kind == kRecurrent): LSTM, GRU or RNN,
+/// one direction or both (TBidirectionalLayer). f1, f2: gate and candidate activations (the RNN
+/// takes f2); forgetGateBias: an LSTM's b_f. Weights: call Initialize.
+template <typename Architecture_t>
+std::unique_ptr<VGeneralLayer<Architecture_t>>
+MakeRecurrentLayer(const TLayerSpec &s, size_t batchSize, EActivationFunction f1, EActivationFunction f2,
+                   typename Architecture_t::Scalar_t forgetGateBias = 0)
+{
+   auto make = [&](TDirection direction) -> std::unique_ptr<VRecurrentLayer<Architecture_t>> {
+      const auto init = EInitialization::kGlorotUniform;
+      switch (s.cell) {
+      case ERecurrentCell::kGRU:
+         return std::make_unique<TBasicGRULayer<Architecture_t>>(batchSize, s.stateSize, s.inputSize, s.timeSteps,
+                                                                 s.rememberState, s.returnSequence, s.resetGateAfter,
+                                                                 f1, f2, init, 0, std::move(direction));
+      case ERecurrentCell::kRNN:
+         return std::make_unique<TBasicRNNLayer<Architecture_t>>(batchSize, s.stateSize, s.inputSize, s.timeSteps,
+                                                                 s.rememberState, s.returnSequence, f2, init, 0,
+                                                                 std::move(direction));
+      default: {
+         auto lstm = std::make_unique<TBasicLSTMLayer<Architecture_t>>(batchSize, s.stateSize, s.inputSize,
+                                                                       s.timeSteps, s.rememberState, s.returnSequence,
+                                                                       f1, f2, init, 0, std::move(direction));
+         lstm->SetForgetGateBias(forgetGateBias);
+         return lstm;
+      }
+      }
+   };
+   if (!s.bidirectional)
+      return make({});
+   TDirection forward, reverse;
+   forward.outputStride = reverse.outputStride = 2 * s.stateSize;
+   reverse.reverse = true, reverse.outputOffset = s.stateSize, reverse.addInputGradient = true;
+   reverse.suffix = "_reverse";
+   return std::make_unique<TBidirectionalLayer<Architecture_t>>(make(forward), make(reverse));
+}
+
 template <typename Architecture_t>
 class TDeepNet {
 public:
@@ -41,14 +78,8 @@ public:
          throw std::invalid_argument("recurrent layer: input " + std::to_string(spec.timeSteps) + "x" +
                                      std::to_string(spec.inputSize) + " does not match the " +
                                      std::to_string(GetOutputCols()) + " values per sample coming from below");
-      if (!spec.bidirectional)
-         return Add(MakeRecurrent(spec, forgetGateBias, {}));
-      TDirection forward, reverse;
-      forward.outputStride = reverse.outputStride = 2 * spec.stateSize;
-      reverse.reverse = true, reverse.outputOffset = spec.stateSize, reverse.addInputGradient = true;
-      reverse.suffix = "_reverse";
-      return Add(std::make_unique<TBidirectionalLayer<Architecture_t>>(MakeRecurrent(spec, forgetGateBias, forward),
-                                                                       MakeRecurrent(spec, forgetGateBias, reverse)));
+      return Add(MakeRecurrentLayer<Architecture_t>(spec, fBatchSize, EActivationFunction::kSigmoid,
+                                                    EActivationFunction::kTanh, forgetGateBias));
    }
    /// TMVA's names for one-directional layers.
    TBasicLSTMLayer<Architecture_t> *AddBasicLSTMLayer(size_t stateSize, size_t inputSize, size_t timeSteps,
@@ -217,29 +248,6 @@ private:
       spec.cell = cell, spec.stateSize = stateSize, spec.inputSize = inputSize, spec.timeSteps = timeSteps;
       spec.rememberState = rememberState, spec.returnSequence = returnSequence;
       return spec;
-   }
-   std::unique_ptr<VRecurrentLayer<Architecture_t>> MakeRecurrent(const TLayerSpec &s, Scalar_t forgetGateBias,
-                                                                  TDirection direction) const
-   {
-      const auto sigmoid = EActivationFunction::kSigmoid, tanh = EActivationFunction::kTanh;
-      const auto init = EInitialization::kGlorotUniform;
-      switch (s.cell) {
-      case ERecurrentCell::kGRU:
-         return std::make_unique<TBasicGRULayer<Architecture_t>>(fBatchSize, s.stateSize, s.inputSize, s.timeSteps,
-                                                                 s.rememberState, s.returnSequence, s.resetGateAfter,
-                                                                 sigmoid, tanh, init, 0, std::move(direction));
-      case ERecurrentCell::kRNN:
-         return std::make_unique<TBasicRNNLayer<Architecture_t>>(fBatchSize, s.stateSize, s.inputSize, s.timeSteps,
-                                                                 s.rememberState, s.returnSequence, tanh, init, 0,
-                                                                 std::move(direction));
-      default: {
-         auto lstm = std::make_unique<TBasicLSTMLayer<Architecture_t>>(fBatchSize, s.stateSize, s.inputSize,
-                                                                       s.timeSteps, s.rememberState, s.returnSequence,
-                                                                       sigmoid, tanh, init, 0, std::move(direction));
-         lstm->SetForgetGateBias(forgetGateBias);
-         return lstm;
-      }
-      }
    }
    /// Layer l's dropout mask: 0, or 1/(1 − p) where kept.
    void DrawMask(size_t l)

@@ -11,6 +11,9 @@
 #pragma link C++ enum tmva_lstm::ELossFunction;
 #pragma link C++ enum tmva_lstm::EOptimizer;
 #pragma link C++ enum tmva_lstm::EGate;
+#pragma link C++ enum tmva_lstm::ERecurrentCell;
+#pragma link C++ enum tmva_lstm::EArchitecture;
+#pragma link C++ enum tmva_lstm::ECellPass;
 #pragma link C++ function tmva_lstm::ActivationFromName;
 #pragma link C++ function tmva_lstm::ActivationName;
 #pragma link C++ function tmva_lstm::InitializationFromName;
@@ -25,6 +28,8 @@
 #pragma link C++ class tmva_lstm::TSplit-;
 
 #pragma link C++ class tmva_lstm::TLayerSpec-;
+#pragma link C++ class tmva_lstm::TDirection-;
+#pragma link C++ class tmva_lstm::TGateBlock-;
 #pragma link C++ class tmva_lstm::TTrainingPhase-;
 #pragma link C++ class tmva_lstm::TNetSpec-;
 #pragma link C++ class tmva_lstm::TEpochRecord-;
@@ -50,8 +55,16 @@
 #pragma link C++ class tmva_lstm::TParameter<tmva_lstm::TCpuMatrix<double> >-;
 #pragma link C++ class std::vector<tmva_lstm::TParameter<tmva_lstm::TCpuMatrix<float> > >-;
 #pragma link C++ class std::vector<tmva_lstm::TParameter<tmva_lstm::TCpuMatrix<double> > >-;
+#pragma link C++ class tmva_lstm::VRecurrentLayer<tmva_lstm::TCpu<float> >-;
 #pragma link C++ class tmva_lstm::TBasicLSTMLayer<tmva_lstm::TCpu<float> >-;
+#pragma link C++ class tmva_lstm::TBasicGRULayer<tmva_lstm::TCpu<float> >-;
+#pragma link C++ class tmva_lstm::TBasicRNNLayer<tmva_lstm::TCpu<float> >-;
+#pragma link C++ class tmva_lstm::TBidirectionalLayer<tmva_lstm::TCpu<float> >-;
+#pragma link C++ class tmva_lstm::VRecurrentLayer<tmva_lstm::TCpu<double> >-;
 #pragma link C++ class tmva_lstm::TBasicLSTMLayer<tmva_lstm::TCpu<double> >-;
+#pragma link C++ class tmva_lstm::TBasicGRULayer<tmva_lstm::TCpu<double> >-;
+#pragma link C++ class tmva_lstm::TBasicRNNLayer<tmva_lstm::TCpu<double> >-;
+#pragma link C++ class tmva_lstm::TBidirectionalLayer<tmva_lstm::TCpu<double> >-;
 #pragma link C++ class tmva_lstm::TDenseLayer<tmva_lstm::TCpu<float> >-;
 #pragma link C++ class tmva_lstm::TDenseLayer<tmva_lstm::TCpu<double> >-;
 #pragma link C++ class tmva_lstm::TReshapeLayer<tmva_lstm::TCpu<float> >-;
@@ -62,7 +75,9 @@
 #pragma link C++ class tmva_lstm::TOptimizer<tmva_lstm::TCpu<double> >-;
 
 #pragma link C++ function tmva_lstm::BuildDeepNet<tmva_lstm::TCpu<float> >;
+#pragma link C++ function tmva_lstm::MakeRecurrentLayer<tmva_lstm::TCpu<float> >;
 #pragma link C++ function tmva_lstm::BuildDeepNet<tmva_lstm::TCpu<double> >;
+#pragma link C++ function tmva_lstm::MakeRecurrentLayer<tmva_lstm::TCpu<double> >;
 #pragma link C++ function tmva_lstm::Train<tmva_lstm::TCpu<float> >;
 #pragma link C++ function tmva_lstm::Train<tmva_lstm::TCpu<double> >;
 #pragma link C++ function tmva_lstm::Predict<tmva_lstm::TCpu<float> >;

@@ -16,8 +16,16 @@
 #pragma link C++ class tmva_lstm::TParameter<tmva_lstm::TCudaMatrix<double> >-;
 #pragma link C++ class std::vector<tmva_lstm::TParameter<tmva_lstm::TCudaMatrix<float> > >-;
 #pragma link C++ class std::vector<tmva_lstm::TParameter<tmva_lstm::TCudaMatrix<double> > >-;
+#pragma link C++ class tmva_lstm::VRecurrentLayer<tmva_lstm::TCuda<float> >-;
 #pragma link C++ class tmva_lstm::TBasicLSTMLayer<tmva_lstm::TCuda<float> >-;
+#pragma link C++ class tmva_lstm::TBasicGRULayer<tmva_lstm::TCuda<float> >-;
+#pragma link C++ class tmva_lstm::TBasicRNNLayer<tmva_lstm::TCuda<float> >-;
+#pragma link C++ class tmva_lstm::TBidirectionalLayer<tmva_lstm::TCuda<float> >-;
+#pragma link C++ class tmva_lstm::VRecurrentLayer<tmva_lstm::TCuda<double> >-;
 #pragma link C++ class tmva_lstm::TBasicLSTMLayer<tmva_lstm::TCuda<double> >-;
+#pragma link C++ class tmva_lstm::TBasicGRULayer<tmva_lstm::TCuda<double> >-;
+#pragma link C++ class tmva_lstm::TBasicRNNLayer<tmva_lstm::TCuda<double> >-;
+#pragma link C++ class tmva_lstm::TBidirectionalLayer<tmva_lstm::TCuda<double> >-;
 #pragma link C++ class tmva_lstm::TDenseLayer<tmva_lstm::TCuda<float> >-;
 #pragma link C++ class tmva_lstm::TDenseLayer<tmva_lstm::TCuda<double> >-;
 #pragma link C++ class tmva_lstm::TReshapeLayer<tmva_lstm::TCuda<float> >-;
@@ -27,7 +35,9 @@
 #pragma link C++ class tmva_lstm::TOptimizer<tmva_lstm::TCuda<float> >-;
 #pragma link C++ class tmva_lstm::TOptimizer<tmva_lstm::TCuda<double> >-;
 #pragma link C++ function tmva_lstm::BuildDeepNet<tmva_lstm::TCuda<float> >;
+#pragma link C++ function tmva_lstm::MakeRecurrentLayer<tmva_lstm::TCuda<float> >;
 #pragma link C++ function tmva_lstm::BuildDeepNet<tmva_lstm::TCuda<double> >;
+#pragma link C++ function tmva_lstm::MakeRecurrentLayer<tmva_lstm::TCuda<double> >;
 #pragma link C++ function tmva_lstm::Train<tmva_lstm::TCuda<float> >;
 #pragma link C++ function tmva_lstm::Train<tmva_lstm::TCuda<double> >;
 #pragma link C++ function tmva_lstm::Predict<tmva_lstm::TCuda<float> >;

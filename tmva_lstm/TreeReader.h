@@ -5,7 +5,7 @@
 // branch weights the samples. Entries are read in ranges, so large trees stream in chunks.
 #pragma once
 
-#include "Trainer.h"
+#include "DataSet.h"
 
 #include <TBranch.h>
 #include <TFile.h>
