@@ -51,7 +51,12 @@ def test_same_seed_same_network():
     ("InputLayout=10|30:Layout=LSTM|10|30|10|2|1,LINEAR", "'2'"),
     ("InputLayout=10|30:Layout=DENSE|64|SOFTSIGN,LINEAR", "'SOFTSIGN'"),
     ("InputLayout=10|30:Layout=DENSE|0|TANH,LINEAR", "'DENSE|0|TANH'"),
-    ("InputLayout=10|30:Layout=GRU|10|30|10|0|1,LINEAR", "'GRU|10|30|10|0|1'"),
+    ("InputLayout=10|30:Layout=GRU|10|30|10|0|1|1|1,LINEAR", "'GRU|10|30|10|0|1|1|1'"),
+    ("InputLayout=10|30:Layout=RNN|10|30|10|0|1|1,LINEAR", "'RNN|10|30|10|0|1|1'"),
+    ("InputLayout=10|30:Layout=GRU|10|30,LINEAR", "'GRU|10|30'"),
+    ("InputLayout=10|30:Layout=LSTM|10|30|10|0|1|BIDIRECTIONALX,LINEAR", "'BIDIRECTIONALX'"),
+    ("InputLayout=10|30:Layout=LSTM|10|30|10|1|1|BIDIRECTIONAL,LINEAR", "rememberState must be 0"),
+    ("InputLayout=10|30:Layout=LINEAR:TrainingStrategy=DropConfig=0.5+1.5", "'1.5'"),
     ("InputLayout=10|30:Layout=LINEAR:Colour=blue", "'Colour'"),
     ("InputLayout=10|30:Layout=LINEAR:TrainingStrategy=LearningRate=fast", "'fast'"),
     ("InputLayout=10|30:Layout=LINEAR:TrainingStrategy=Optimizer=RMSPROP", "'RMSPROP'"),
@@ -88,3 +93,39 @@ def test_gpu_needs_a_cuda_build_and_a_gpu():
         Net(TUTORIAL + ":Architecture=GPU")
     with pytest.raises(RuntimeError, match=r"no CUDA architecture|no CUDA device"):
         LSTM(4, 3, 5, 7, arch="cuda")
+
+
+@pytest.mark.parametrize("layout, token", [
+    ("RNN|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,LINEAR", "RNN|10|30|10|0|1"),
+    ("GRU|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,LINEAR", "GRU|10|30|10|0|1|0"),
+    ("GRU|10|30|10|0|1|1,RESHAPE|FLAT,DENSE|64|TANH,LINEAR", "GRU|10|30|10|0|1|1"),
+    ("LSTM|10|30|10|0|1|BIDIRECTIONAL,RESHAPE|FLAT,DENSE|64|TANH,LINEAR", "LSTM|10|30|10|0|1|BIDIRECTIONAL"),
+    ("GRU|4|30|10|0|0|1|bidirectional,LINEAR", "GRU|4|30|10|0|0|1|BIDIRECTIONAL"),
+])
+def test_recurrent_tokens_as_tmva_books_them(layout, token):
+    """TMVA's RNN, GRU (7th field: resetGateAfter, default 0) and LSTM tokens, and our BIDIRECTIONAL."""
+    net = Net(f"InputLayout=10|30:Layout={layout}:TrainingStrategy=BatchSize=4")
+    assert net.layout.split(",")[0] == token
+
+
+def test_bidirectional_output_width_must_chain():
+    """The layer after a bidirectional one sees 2H values per step, and the error says so."""
+    with pytest.raises(ValueError, match=r"BIDIRECTIONAL: its output has 2 x 5 values per step"):
+        Net("InputLayout=10|30:Layout=LSTM|5|30|10|0|1|BIDIRECTIONAL,LSTM|4|5|10|0|0,LINEAR"
+            ":TrainingStrategy=BatchSize=4")
+    Net("InputLayout=10|30:Layout=LSTM|5|30|10|0|1|BIDIRECTIONAL,LSTM|4|10|10|0|0,LINEAR:TrainingStrategy=BatchSize=4")
+
+
+def test_dropout_entries_must_fit_the_layers():
+    with pytest.raises(ValueError, match="DropConfig has 3 entries, the Layout 2 layers"):
+        Net("InputLayout=10|30:Layout=LSTM|5|30|10|0|0,LINEAR:TrainingStrategy=BatchSize=4,DropConfig=0+0.5+0.5")
+
+
+def test_names_come_from_one_table():
+    """An unknown name lists every valid one, from the same table the parser uses."""
+    with pytest.raises(ValueError, match=r"unknown optimizer 'RMSPROP' \(expected one of: ADAM, SGD\)"):
+        Net("InputLayout=10|30:Layout=LINEAR:TrainingStrategy=Optimizer=RMSPROP")
+    with pytest.raises(ValueError, match=r"expected one of: LINEAR, RELU, SIGMOID, TANH, IDENTITY"):
+        Net("InputLayout=10|30:Layout=DENSE|3|SOFTSIGN,LINEAR")
+    with pytest.raises(ValueError, match=r"expected one of: CPU, GPU, STANDARD"):
+        Net("InputLayout=10|30:Layout=LINEAR:Architecture=TPU")

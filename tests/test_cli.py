@@ -9,8 +9,11 @@ from tmva_lstm.cli import main
 def test_gradcheck_passes_and_prints_table(capsys):
     assert main(["gradcheck", "--shapes", "2,3,4,5", "1,1,1,1"]) == 0
     out = capsys.readouterr().out
-    assert "dW" in out and "dc0" in out and "PASS" in out
-    assert len([line for line in out.splitlines() if line.strip().startswith(("2,3,4,5", "1,1,1,1"))]) == 8
+    assert "dW" in out and "dc0" in out and "dW_rev" in out and "PASS" in out
+    for name in ("TBasicLSTMLayer", "TBasicGRULayer", "TBasicRNNLayer"):
+        assert name in out
+    # per shape: LSTM and RNN 8 + 4 bidirectional rows (lengths on and off), GRU twice that
+    assert len([line for line in out.splitlines() if line.strip().startswith(("2,3,4,5", "1,1,1,1"))]) == 2 * 48
 
 
 def test_gradcheck_fails_above_tolerance(capsys):

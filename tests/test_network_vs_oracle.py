@@ -9,20 +9,28 @@ from tmva_lstm import Net, _cpp, oracle
 LOSSES = {"CROSSENTROPY": "bce", "SUMOFSQUARES": "mse", "MUTUALEXCLUSIVE": "softmax_ce"}
 
 
-def oracle_network(net, x, y, w, loss_kind):
+def oracle_network(net, x, y, w, loss_kind, lengths=None):
     """Forward and backward of `net` (read from its layout) in NumPy: loss and gradients by name."""
     params = {k: v.astype(np.float64) for k, v in net.parameters.items()}
     B = x.shape[0]
     a, caches = x.reshape(B, -1), []
     for l, token in enumerate(net.layout.split(",")):
         kind, *fields = token.split("|")
-        if kind == "LSTM":
-            H, D, T, _, return_sequence = (int(v) for v in fields)
-            p = {n: params[f"layer{l}_LSTM/{n}"] for n in "WUb"}
-            hs, _, cache = oracle.forward(a.reshape(B, T, D), p["W"], p["U"], p["b"][0],
-                                          np.zeros((B, H)), np.zeros((B, H)))
-            caches.append((kind, cache, (B, T, H, bool(return_sequence))))
-            a = hs.reshape(B, T * H) if return_sequence else hs[:, -1]
+        prefix = f"layer{l}_{kind}/"
+        if kind in ("LSTM", "GRU", "RNN"):
+            cell, bidirectional = kind.lower(), fields[-1] == "BIDIRECTIONAL"
+            H, D, T, _, return_sequence = (int(v) for v in fields[:5])
+            options = {"reset_gate_after": fields[5] == "1"} if cell == "gru" else {}
+            directions = ["", "_reverse"] if bidirectional else [""]
+            p = [{n: params[prefix + n + d][0] if n == "b" else params[prefix + n + d] for n in "WUb"}
+                 for d in directions]
+            xs = a.reshape(B, T, D)
+            zeros = [np.zeros((B, H))] * (2 if cell == "lstm" else 1)
+            runs = [oracle.forward(cell, xs, p[k], zeros, lengths, reverse=k == 1, **options)
+                    for k in range(len(directions))]
+            caches.append((kind, runs, (B, T, H, bool(return_sequence), prefix, directions)))
+            outs = [hs.reshape(B, T * H) if return_sequence else state[0] for hs, state, _ in runs]
+            a = (np.stack([o.reshape(B, -1, H) for o in outs], axis=2).reshape(B, -1))
         elif kind == "DENSE":
             a, cache = oracle.dense_forward(a, params[f"layer{l}_DENSE/W"], params[f"layer{l}_DENSE/b"][0],
                                             fields[1].lower().replace("linear", "identity"))
@@ -34,17 +42,25 @@ def oracle_network(net, x, y, w, loss_kind):
     grads = {}
     for l in reversed(range(len(caches))):
         kind, cache, shape = caches[l]
-        if kind == "LSTM":
-            B, T, H, return_sequence = shape
-            dhs = np.zeros((B, T, H))
-            if return_sequence:
-                dhs[:] = grad.reshape(B, T, H)
-            else:
-                dhs[:, -1] = grad
-            g = oracle.backward(dhs, cache)
-            grads.update({f"layer{l}_LSTM/{n}": g["d" + n] for n in "WU"})
-            grads[f"layer{l}_LSTM/b"] = g["db"][None]
-            grad = g["dx"].reshape(B, -1)
+        if kind in ("LSTM", "GRU", "RNN"):
+            B, T, H, return_sequence, prefix, directions = shape
+            n = len(directions)
+            per_direction = grad.reshape(B, -1, n, H)
+            dx = 0
+            for k, (hs, state, run_cache) in enumerate(cache):
+                dy = per_direction[:, :, k]
+                dstate = [np.zeros((B, H)) for _ in state]
+                dhs = np.zeros((B, T, H))
+                if return_sequence:
+                    dhs[:] = dy
+                else:
+                    dstate[0] = dy[:, 0]
+                g = oracle.backward(dhs, run_cache, dstate)
+                for name in "WU":
+                    grads[prefix + name + directions[k]] = g["d" + name]
+                grads[prefix + "b" + directions[k]] = g["db"][None]
+                dx = dx + g["dx"]
+            grad = dx.reshape(B, -1)
         elif kind == "DENSE":
             g = oracle.dense_backward(grad, cache)
             grads[f"layer{l}_DENSE/W"], grads[f"layer{l}_DENSE/b"] = g["dW"], g["db"][None]
@@ -56,13 +72,19 @@ LAYOUTS = {
     "tutorial": ("InputLayout=5|3", "LSTM|4|3|5|0|1,RESHAPE|FLAT,DENSE|6|TANH,LINEAR"),
     "last-state": ("InputLayout=5|3", "LSTM|4|3|5|0|0,DENSE|6|SIGMOID,DENSE|7|RELU,LINEAR"),
     "stacked": ("InputLayout=5|3", "LSTM|4|3|5|0|1,LSTM|3|4|5|0|0,DENSE|6|TANH,LINEAR"),
+    "gru": ("InputLayout=5|3", "GRU|4|3|5|0|1,RESHAPE|FLAT,DENSE|6|TANH,LINEAR"),
+    "gru-after": ("InputLayout=5|3", "GRU|4|3|5|0|0|1,DENSE|6|TANH,LINEAR"),
+    "rnn": ("InputLayout=5|3", "RNN|4|3|5|0|1,RESHAPE|FLAT,DENSE|6|TANH,LINEAR"),
+    "bidirectional": ("InputLayout=5|3", "LSTM|4|3|5|0|1|BIDIRECTIONAL,GRU|3|8|5|0|0|1|BIDIRECTIONAL,LINEAR"),
+    "mixed": ("InputLayout=5|3", "RNN|4|3|5|0|1,GRU|3|4|5|0|1,LSTM|2|3|5|0|0,LINEAR"),
 }
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("strategy", LOSSES)
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 2e-4)])
-def test_network_gradients(layout, strategy, dtype, rtol, rng):
+@pytest.mark.parametrize("with_lengths", [False, True])
+def test_network_gradients(layout, strategy, dtype, rtol, with_lengths, rng):
     B, K = 4, (3 if strategy == "MUTUALEXCLUSIVE" else 2)
     inputs, layers = LAYOUTS[layout]
     net = Net(f"{inputs}:Layout={layers}:ErrorStrategy={strategy}:RandomSeed=5"
@@ -72,10 +94,11 @@ def test_network_gradients(layout, strategy, dtype, rtol, rng):
     x = rng.uniform(-1, 1, (B, 5, 3))
     y = (np.eye(K)[rng.integers(0, K, B)] if strategy == "MUTUALEXCLUSIVE" else rng.uniform(0, 1, (B, K)))
     w = rng.uniform(0.5, 2, B)
-    output = net.forward_batch(x.astype(dtype))
+    lengths = np.array([5, 0, 3, 1]) if with_lengths else None
+    output = net.forward_batch(x.astype(dtype), lengths)
     L, grads = net.backward_batch(y, w)
     want_output, want_L, want_grads = oracle_network(net, x.astype(dtype).astype(np.float64), y, w,
-                                                     LOSSES[strategy])
+                                                     LOSSES[strategy], lengths)
     assert np.max(np.abs(output - want_output)) <= rtol * np.max(np.abs(want_output))
     assert abs(L - want_L) <= rtol * abs(want_L)
     assert set(grads) == set(want_grads)

@@ -97,6 +97,10 @@ TLayerSpec ParseLayer(const std::string &token)
          spec.bidirectional = true;
          fields.pop_back();
       }
+      const std::string last = Upper(fields.back());
+      if (fields.size() > 4 && !last.empty() && !std::isdigit((unsigned char)last[0]) && last != "TRUE" &&
+          last != "FALSE")
+         Fail("unknown field '" + fields.back() + "' (the one named field is BIDIRECTIONAL, last)", token);
       const size_t most = kind == "GRU" ? 7 : 6;
       if (fields.size() < 4 || fields.size() > most)
          Fail(kind + " takes " + kind + "|stateSize|inputSize|timeSteps[|rememberState[|returnSequence" +

@@ -1,6 +1,7 @@
 """The tmva-lstm command: gradcheck, demo, train, evaluate."""
 
 import argparse
+import itertools
 import os
 import sys
 
@@ -29,22 +30,32 @@ def _int_at_least(minimum):
 
 
 def gradcheck(args):
-    from .gradcheck import QUANTITIES, TOLERANCE, compare
+    from .gradcheck import TOLERANCE, compare, quantities
 
     tolerance = args.tolerance if args.tolerance is not None else TOLERANCE[args.dtype]
-    header = f"{'B,H,D,T':>14} {'seq':>3} {'rem':>3} " + " ".join(f"{q:>8}" for q in QUANTITIES)
-    print(f"tmva-lstm gradcheck: C++ TBasicLSTMLayer<TCpu<{'float' if args.dtype == 'float32' else 'double'}>> "
-          f"vs NumPy oracle, max relative error (tolerance {tolerance:g})")
-    print(header)
+    ctype = "float" if args.dtype == "float32" else "double"
     worst = 0.0
-    for B, H, D, T in args.shapes:
-        for return_sequence in (False, True):
-            for remember_state in (False, True):
-                errors = compare(B, H, D, T, dtype=args.dtype, return_sequence=return_sequence,
-                                 remember_state=remember_state, seed=args.seed)
-                worst = max(worst, *errors.values())
-                print(f"{f'{B},{H},{D},{T}':>14} {int(return_sequence):>3} {int(remember_state):>3} "
-                      + " ".join(f"{errors[q]:8.1e}" for q in QUANTITIES))
+    for cell in args.cell:
+        name = {"lstm": "TBasicLSTMLayer", "gru": "TBasicGRULayer", "rnn": "TBasicRNNLayer"}[cell]
+        print(f"tmva-lstm gradcheck: C++ {name}<TCpu<{ctype}>> vs NumPy oracle, max relative error "
+              f"(tolerance {tolerance:g}); seq: returnSequence, rem: rememberState, len: random lengths, "
+              f"bi: bidirectional" + (", after: resetGateAfter" if cell == "gru" else ""))
+        for bidirectional in (False, True):
+            qs = quantities(cell, bidirectional)
+            print(f"{'B,H,D,T':>14} {'seq':>3} {'rem':>3} {'len':>3} {'bi':>3} {'after':>5} "
+                  + " ".join(f"{q:>8}" for q in qs))
+            for B, H, D, T in args.shapes:
+                for sequence, remember, lengths, after in itertools.product(
+                        (False, True), (False, True), (False, True), (False, True) if cell == "gru" else (False,)):
+                    if bidirectional and remember:
+                        continue
+                    errors = compare(B, H, D, T, cell=cell, dtype=args.dtype, return_sequence=sequence,
+                                     remember_state=remember, lengths=lengths, bidirectional=bidirectional,
+                                     reset_gate_after=after, seed=args.seed)
+                    worst = max(worst, *errors.values())
+                    flags = (sequence, remember, lengths, bidirectional)
+                    print(f"{f'{B},{H},{D},{T}':>14} " + " ".join(f"{int(v):>3}" for v in flags) +
+                          f" {int(after):>5} " + " ".join(f"{errors[q]:8.1e}" for q in qs))
     ok = worst <= tolerance
     print(f"worst {worst:.2e}: {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1
@@ -146,7 +157,9 @@ def bench_command(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="tmva-lstm", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    p = commands.add_parser("gradcheck", help="compare the C++ layer with the NumPy oracle")
+    p = commands.add_parser("gradcheck", help="compare the C++ recurrent layers with the NumPy oracle")
+    p.add_argument("--cell", nargs="+", choices=["lstm", "gru", "rnn"], default=["lstm", "gru", "rnn"],
+                   help="which cells (default: all three)")
     p.add_argument("--shapes", nargs="+", type=_shape, default=[_shape(s) for s in DEFAULT_SHAPES],
                    metavar="B,H,D,T", help=f"layer shapes (default: {' '.join(DEFAULT_SHAPES)})")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float64")

@@ -5,6 +5,7 @@ arrays across."""
 import numpy as np
 
 from . import _cpp
+from .layer import check_lengths
 
 _CTYPES = {np.dtype(np.float32): "float32", np.dtype(np.float64): "float64"}
 
@@ -31,7 +32,8 @@ class Net:
     InputLayout=10|30:Layout=LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,LINEAR:
     TrainingStrategy=LearningRate=1e-3,Optimizer=ADAM,BatchSize=100,MaxEpochs=20
 
-    Inputs x are (n, T, D) (or (n, T·D)); targets y (n,) or (n, K); weights w (n,).
+    Inputs x are (n, T, D); targets y (n,) or (n, K); weights w (n,); lengths (n,) the number
+    of real steps of each sample (0 … T; x right-padded past it), or None for all T.
     """
 
     def __init__(self, options, n_outputs=1, dtype=np.float32, *, _net=None):
@@ -71,12 +73,12 @@ class Net:
         return f"Net({self.layout!r}, batch_size={self.batch_size}, dtype={self.dtype.name})"
 
     # -- data across the boundary ---------------------------------------------------------------
-    def _dataset(self, x, y=None, w=None, name="x"):
+    def _dataset(self, x, y=None, w=None, lengths=None, name="x"):
         """A C++ TDataSet from arrays (converted to the net's dtype; NaN/inf are refused in C++)."""
         x = np.asarray(x)
-        if x.ndim < 2 or x[0].size != self._net.GetInputCols():
-            spec = self.spec
-            raise ValueError(f"{name} must have shape (n, {spec.timeSteps}, {spec.inputSize}), got {x.shape}")
+        T, D = self.spec.timeSteps, self.spec.inputSize
+        if x.ndim != 3 or x.shape[1:] != (T, D) or len(x) == 0:
+            raise ValueError(f"{name} must have shape (n, {T}, {D}) with n >= 1, got {x.shape}")
         n = len(x)
         x = np.ascontiguousarray(x.reshape(n, -1), dtype=self.dtype)
         K = self.n_outputs
@@ -87,15 +89,20 @@ class Net:
         if w.shape != (n,):
             raise ValueError(f"weights must have shape ({n},), got {w.shape}")
         dataset = _cpp.ns.TDataSet[self._arch.Scalar_t](x.shape[1], K)
-        _cpp.call(dataset.Append, x, y, w, n)
+        if lengths is None:
+            _cpp.call(dataset.Append, x, y, w, n)
+        else:
+            lengths = check_lengths(lengths, n, T).astype(self.dtype)
+            _cpp.call(dataset.Append, x, y, w, n, lengths)
         return dataset
 
     # -- training and inference -----------------------------------------------------------------
-    def fit(self, x, y, w=None, *, x_valid, y_valid, w_valid=None, seed=None, verbose=True):
+    def fit(self, x, y, w=None, *, x_valid, y_valid, w_valid=None, lengths=None, lengths_valid=None, seed=None,
+            verbose=True):
         """Every TrainingStrategy phase in turn; one progress line per epoch when verbose.
         Returns the history: a list of dicts (phase, epoch, train_loss, valid_loss, seconds)."""
-        train = self._dataset(x, y, w)
-        valid = self._dataset(x_valid, y_valid, w_valid, name="x_valid")
+        train = self._dataset(x, y, w, lengths)
+        valid = self._dataset(x_valid, y_valid, w_valid, lengths_valid, name="x_valid")
         seed = self.spec.seed if seed is None else int(seed)
         for k, phase in enumerate(self.spec.phases):
             records = _cpp.call(_cpp.ns.Train[self._arch], self._net, phase, train, valid, seed + k, bool(verbose))
@@ -103,15 +110,15 @@ class Net:
                                   seconds=r.seconds) for r in records]
         return self.history
 
-    def predict(self, x):
+    def predict(self, x, lengths=None):
         """(n, K) predictions: probabilities for CROSSENTROPY/MUTUALEXCLUSIVE, values for SUMOFSQUARES."""
-        data = self._dataset(x)
+        data = self._dataset(x, lengths=lengths)
         out = _cpp.call(_cpp.ns.Predict[self._arch], self._net, data)
         return np.array(out, dtype=self.dtype).reshape(data.GetNSamples(), self.n_outputs)
 
-    def loss(self, x, y, w=None):
+    def loss(self, x, y, w=None, lengths=None):
         """The weighted mean loss over a data set."""
-        return float(_cpp.call(_cpp.ns.EvaluateLoss[self._arch], self._net, self._dataset(x, y, w)))
+        return float(_cpp.call(_cpp.ns.EvaluateLoss[self._arch], self._net, self._dataset(x, y, w, lengths)))
 
     def save(self, path):
         """Write a ROOT file (weights under their true names, layout and options). Written to a
@@ -130,10 +137,15 @@ class Net:
         _cpp.call(self._arch.CopyToHost, out, out.size, view)
         return out
 
-    def forward_batch(self, x):
-        """Raw network output (before σ/softmax) for one batch x (B, T·D)."""
+    def forward_batch(self, x, lengths=None, training=False):
+        """Raw network output (before σ/softmax) for one batch x (B, T, D); training applies the
+        first phase's dropout."""
         self._x = self._matrix(np.reshape(x, (self.batch_size, -1)), "x")
-        _cpp.call(self._net.Forward, self._x)
+        self._l = None if lengths is None else self._matrix(
+            check_lengths(lengths, self.batch_size, self.spec.timeSteps).reshape(-1, 1), "lengths")
+        if training:
+            _cpp.call(self._net.SetDropout, self.spec.phases[0].dropout, self.spec.seed)
+        _cpp.call(self._net.Forward, self._x, self._l if self._l is not None else _cpp.cppyy.nullptr, bool(training))
         return self._to_numpy(self._net.GetOutput().View())
 
     def backward_batch(self, y, w):
