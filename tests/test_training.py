@@ -170,3 +170,76 @@ def _cpp_gpu_usable():
     except RuntimeError:
         return False
     return True
+
+
+DROP_NET = ("InputLayout=4|2:Layout=LSTM|3|2|4|0|1,RESHAPE|FLAT,DENSE|5|TANH,LINEAR:RandomSeed=3"
+            ":TrainingStrategy=BatchSize=6,LearningRate=0.01,MaxEpochs=3,DropConfig=0.3+0+0.5+0")
+
+
+def test_dropout_gradients_are_exact(rng):
+    """With dropout (the same mask: it is drawn from the seed), backward gives the derivative of the
+    very loss forward computed: finite differences agree."""
+    net = Net(DROP_NET, dtype=np.float64)
+    x, y, w = rng.uniform(-1, 1, (6, 4, 2)), rng.uniform(0, 1, (6, 1)), np.ones(6)
+    net.forward_batch(x, training=True)
+    _, grads = net.backward_batch(y, w)
+    eps = 1e-6
+    for name in ("layer0_LSTM/W", "layer2_DENSE/W"):
+        value = net.parameters[name]
+        numeric = np.zeros_like(value)
+        for k in np.ndindex(value.shape):
+            for sign in (1, -1):
+                v = value.copy()
+                v[k] += sign * eps
+                net.set_parameter(name, v)
+                net.forward_batch(x, training=True)
+                numeric[k] += sign * net.backward_batch(y, w)[0] / (2 * eps)
+        net.set_parameter(name, value)
+        np.testing.assert_allclose(grads[name], numeric, rtol=1e-6, atol=1e-9, err_msg=name)
+    # and it really drops: the training output differs from the inference output
+    assert not np.allclose(net.forward_batch(x, training=True), net.forward_batch(x))
+
+
+def test_dropout_trains_reproducibly_and_leaves_predictions_alone(tutorial_file):
+    x, y, w = data.read_root(tutorial_file, data.Description.tutorial())
+    x = x[:, :4, :2].copy()
+    parts = data.split(x, y, w, seed=1)
+    trained = []
+    for options in (DROP_NET, DROP_NET, DROP_NET.replace("DropConfig=0.3+0+0.5+0", "DropConfig=0.0")):
+        net = Net(options, dtype=np.float64)
+        net.fit(*parts["train"], x_valid=parts["valid"][0], y_valid=parts["valid"][1], verbose=False)
+        trained.append(net)
+    np.testing.assert_array_equal(trained[0].predict(parts["test"][0]), trained[1].predict(parts["test"][0]))
+    assert not np.allclose(trained[0].parameters["layer0_LSTM/W"], trained[2].parameters["layer0_LSTM/W"])
+    # predictions never drop: the same weights give the same predictions with or without DropConfig
+    plain = Net(DROP_NET.replace("DropConfig=0.3+0+0.5+0", "DropConfig=0.0"), dtype=np.float64)
+    for name, value in trained[0].parameters.items():
+        plain.set_parameter(name, value)
+    np.testing.assert_array_equal(plain.predict(parts["test"][0]), trained[0].predict(parts["test"][0]))
+
+
+@pytest.mark.parametrize("layer", ["LSTM|6|2|4|0|1", "GRU|6|2|4|0|1", "GRU|6|2|4|0|1|1", "RNN|6|2|4|0|1",
+                                   "LSTM|3|2|4|0|1|BIDIRECTIONAL"])
+def test_fit_and_predict_with_lengths(layer, rng):
+    """Variable-length samples train and predict; a sample's prediction depends only on its real
+    steps, whatever the batch around it."""
+    n = 60
+    lengths = rng.integers(1, 5, n)
+    x = rng.normal(size=(n, 4, 2))
+    for r, k in enumerate(lengths):
+        x[r, k:] = 0
+    y = (x[:, :, 0].sum(axis=1) > 0).astype(float)
+    net = Net(f"InputLayout=4|2:Layout={layer},RESHAPE|FLAT,DENSE|4|TANH,LINEAR:RandomSeed=2"
+              ":TrainingStrategy=BatchSize=8,MaxEpochs=2,LearningRate=0.01", dtype=np.float64)
+    history = net.fit(x, y, lengths=lengths, x_valid=x, y_valid=y, lengths_valid=lengths, verbose=False)
+    assert len(history) == 2
+    p = net.predict(x, lengths=lengths)
+    x2 = x.copy()
+    for r, k in enumerate(lengths):
+        x2[r, k:] = 7.0  # other padding
+    np.testing.assert_array_equal(net.predict(x2, lengths=lengths), p)
+    np.testing.assert_array_equal(net.predict(x2[5:6], lengths=lengths[5:6]), p[5:6])
+    with pytest.raises(ValueError, match="one entry per sample"):
+        net.predict(x, lengths=lengths[:-1])
+    with pytest.raises(ValueError, match="lengths for both"):
+        net.fit(x, y, lengths=lengths, x_valid=x, y_valid=y, verbose=False)
