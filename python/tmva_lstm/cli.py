@@ -106,12 +106,20 @@ def _run_training(args, options, path):
 
 def demo(args):
     from .data import make_tutorial_data
-    from .workflow import TUTORIAL_OPTIONS
+    from .workflow import TUTORIAL_OPTIONS, compare, format_comparison
 
     if not os.path.exists(args.file):
         print(f"tmva-lstm: making the tutorial data set {args.file} (2000 signal + 2000 background, seed {args.seed})")
         make_tutorial_data(args.file, 2000, 2000, seed=args.seed)
-    return _run_training(args, TUTORIAL_OPTIONS, args.file)
+    if not args.compare:
+        return _run_training(args, TUTORIAL_OPTIONS, args.file)
+    print(f"tmva-lstm: the TMVA RNN tutorial's RNN, LSTM and GRU networks on {args.file}")
+    results = compare(args.file, _description(args), out_dir=args.out, reader=args.reader, seed=args.seed,
+                      dtype=args.dtype)
+    print("test split:")
+    print(format_comparison(results))
+    print(f"wrote {os.path.join(args.out, 'roc_compare.png')}, metrics_compare.json, model_<cell>.root")
+    return 0
 
 
 def train_command(args):
@@ -172,6 +180,8 @@ def main(argv=None):
     p = commands.add_parser("demo", help="the TMVA RNN tutorial: make data if absent, train, evaluate, save")
     _data_options(p, file_default=DEFAULT_DATA)
     p.add_argument("--out", default="out", help="model, plots and metrics go here (default: out)")
+    p.add_argument("--compare", action="store_true",
+                   help="train the tutorial's RNN, LSTM and GRU networks; one ROC plot and a table of AUCs")
     p.set_defaults(run=demo)
 
     p = commands.add_parser("train", help="train a booked network on a ROOT file")

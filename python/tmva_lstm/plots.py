@@ -26,12 +26,18 @@ def loss_curves(history, path):
     _save(canvas, path)
 
 
-def roc(fpr, tpr, auc, path):
-    """Background rejection (1 − FPR) against signal efficiency (TPR), as TMVA draws it."""
+def roc(curves, path):
+    """Background rejection (1 − FPR) against signal efficiency (TPR), as TMVA draws it, one line
+    per entry of curves = {name: (fpr, tpr, auc)}, overlaid."""
     ROOT.gROOT.SetBatch(True)
-    graph = ROOT.TGraph(len(tpr), array.array("d", tpr), array.array("d", 1 - fpr))
-    graph.SetTitle(f"ROC curve (AUC = {auc:.4f});signal efficiency;background rejection")
-    graph.SetLineColor(ROOT.kBlue), graph.SetLineWidth(2)
     canvas = ROOT.TCanvas("roc", "roc", 800, 600)
-    graph.Draw("AL")
+    frame = ROOT.TMultiGraph("rocs", "ROC curve;signal efficiency;background rejection")
+    colours = (ROOT.kBlue, ROOT.kRed, ROOT.kGreen + 2, ROOT.kMagenta, ROOT.kOrange + 1)
+    for k, (name, (fpr, tpr, auc)) in enumerate(curves.items()):
+        graph = ROOT.TGraph(len(tpr), array.array("d", tpr), array.array("d", 1 - fpr))
+        graph.SetTitle(f"{name} (AUC = {auc:.4f})")
+        graph.SetLineColor(colours[k % len(colours)]), graph.SetLineWidth(2)
+        frame.Add(graph, "L")
+    frame.Draw("A")
+    canvas.BuildLegend(0.15, 0.15, 0.55, 0.15 + 0.07 * len(curves))
     _save(canvas, path)

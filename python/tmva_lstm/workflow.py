@@ -17,6 +17,13 @@ TUTORIAL_OPTIONS = ("!H:V:ErrorStrategy=CROSSENTROPY:VarTransform=None:WeightIni
                     ":TrainingStrategy=LearningRate=1e-3,Optimizer=ADAM,BatchSize=100,MaxEpochs=20,"
                     "ConvergenceSteps=10")
 DEFAULT_DATA = os.path.join("data", "time_data_t10_d30.root")
+# TMVA_RNN_Classification.C books these three side by side (its use_type 3).
+TUTORIAL_CELLS = ("RNN", "LSTM", "GRU")
+
+
+def tutorial_options(cell):
+    """The tutorial's booking string with its recurrent layer made of `cell` (RNN, LSTM, GRU)."""
+    return TUTORIAL_OPTIONS.replace("Layout=LSTM|", f"Layout={cell}|")
 
 
 def load_splits(path, description, *, reader="root", seed=1, valid_fraction=0.2, test_fraction=0.2):
@@ -51,9 +58,46 @@ def train(path, description, options, *, out_dir, reader="root", seed=1, dtype=n
     net.save(os.path.join(out_dir, "model.root"))
     plots.loss_curves(net.history, os.path.join(out_dir, "loss.png"))
     xt, yt, wt = splits["test"]
-    fpr, tpr, auc = metrics.roc_curve(yt, net.predict(xt)[:, 0], wt)
-    plots.roc(fpr, tpr, auc, os.path.join(out_dir, "roc.png"))
+    plots.roc({net.layout.split("|")[0]: metrics.roc_curve(yt, net.predict(xt)[:, 0], wt)},
+              os.path.join(out_dir, "roc.png"))
     with open(os.path.join(out_dir, "metrics.json"), "w") as f:
         json.dump({"file": str(path), "options": options, "seed": seed, "train_seconds": seconds,
                    "epochs": len(net.history), "metrics": results}, f, indent=2)
     return net, results, seconds
+
+
+def compare(path, description, *, out_dir, cells=TUTORIAL_CELLS, reader="root", seed=1, dtype=np.float32,
+            verbose=True):
+    """The tutorial network once per cell, on the same split: each trained, evaluated and saved as
+    model_<cell>.root; one ROC PNG with every curve (roc_compare.png) and metrics_compare.json.
+    Returns {cell: (test metrics, seconds)}."""
+    os.makedirs(out_dir, exist_ok=True)
+    splits, curves, results = None, {}, {}
+    for cell in cells:
+        net = Net(tutorial_options(cell), n_outputs=1, dtype=dtype)
+        if splits is None:
+            splits = load_splits(path, description, reader=reader, seed=seed,
+                                 valid_fraction=net.spec.validationFraction)
+        (x, y, w), (xv, yv, wv) = splits["train"], splits["valid"]
+        if verbose:
+            print(f"--- {cell}: {net.layout}")
+        start = time.perf_counter()
+        net.fit(x, y, w, x_valid=xv, y_valid=yv, w_valid=wv, seed=seed, verbose=verbose)
+        seconds = time.perf_counter() - start
+        results[cell] = (evaluate(net, *splits["test"]), seconds)
+        xt, yt, wt = splits["test"]
+        curves[cell] = metrics.roc_curve(yt, net.predict(xt)[:, 0], wt)
+        net.save(os.path.join(out_dir, f"model_{cell}.root"))
+    plots.roc(curves, os.path.join(out_dir, "roc_compare.png"))
+    with open(os.path.join(out_dir, "metrics_compare.json"), "w") as f:
+        json.dump({"file": str(path), "seed": seed, "networks": {
+            cell: {"options": tutorial_options(cell), "train_seconds": s, "test": m}
+            for cell, (m, s) in results.items()}}, f, indent=2)
+    return results
+
+
+def format_comparison(results):
+    lines = [f"{'network':<8} {'ROC AUC':>8} {'accuracy':>9} {'loss':>8} {'train s':>8}"]
+    for cell, (m, seconds) in results.items():
+        lines.append(f"{cell:<8} {m['roc_auc']:>8.4f} {m['accuracy']:>9.4f} {m['loss']:>8.4f} {seconds:>8.1f}")
+    return "\n".join(lines)
