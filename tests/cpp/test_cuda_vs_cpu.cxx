@@ -1,8 +1,11 @@
-// TCuda against TCpu: the same layer and the same network, the same inputs and weights, every
+// TCuda against TCpu: the same layers (LSTM, GRU in both forms, RNN; lengths; reverse and
+// bidirectional) and the same networks, the same inputs and weights, every
 // output and gradient compared (relative to the largest reference value: ≤ 1e-12 in double,
 // ≤ 1e-5 in float). ROOT-free; exits 77 (ctest: skipped) on a machine without a usable GPU.
 // Run it under compute-sanitizer (memcheck, racecheck) on the GPU machine as well.
+#include "BasicGRULayer.h"
 #include "BasicLSTMLayer.h"
+#include "BasicRNNLayer.h"
 #include "Cpu.h"
 #include "Cuda.h"
 #include "DeepNet.h"
@@ -109,6 +112,45 @@ void CompareLayer(size_t B, size_t H, size_t D, size_t T, bool remember, bool se
    Compare(name + " dc0", Host<Cpu>(cpu.GetInitialCellGradient()), Host<Gpu>(gpu.GetInitialCellGradient()));
 }
 
+/// Every recurrent cell through TDeepNet's factory, with lengths, reversed and bidirectional:
+/// output, dx and every parameter gradient.
+template <typename Real>
+void CompareRecurrent(const std::string &token, size_t B, size_t T, size_t D, bool lengths, uint64_t seed)
+{
+   using Cpu = TCpu<Real>;
+   using Gpu = TCuda<Real>;
+   const TNetSpec spec = ParseBookingOptions("InputLayout=" + std::to_string(T) + "|" + std::to_string(D) +
+                                             ":Layout=" + token + ",RESHAPE|FLAT,LINEAR");
+   const TLayerSpec &s = spec.layers.at(0);
+   auto cpu = MakeRecurrentLayer<Cpu>(s, B, EActivationFunction::kSigmoid, EActivationFunction::kTanh);
+   auto gpu = MakeRecurrentLayer<Gpu>(s, B, EActivationFunction::kSigmoid, EActivationFunction::kTanh);
+   std::mt19937_64 rc(seed), rg(seed), rng(seed + 1);
+   cpu->Initialize(EInitialization::kGlorotUniform, rc);
+   gpu->Initialize(EInitialization::kGlorotUniform, rg);
+   const std::string name = std::string(sizeof(Real) == 8 ? "double " : "float ") + token + " B=" + std::to_string(B) +
+                            (lengths ? " lengths" : "");
+   auto pc = cpu->GetParameters();
+   auto pg = gpu->GetParameters();
+   for (size_t k = 0; k < pc.size(); ++k) // biases too, so no term hides behind a zero
+      Set<Real>(pc[k].value->View(), pg[k].value->View(), Random<Real>(pc[k].value->GetNoElements(), rng, 0.5));
+   const size_t in = cpu->GetInputCols(), out = cpu->GetOutputCols();
+   typename Cpu::Matrix_t xc(B, in), yc(B, out), dyc(B, out), dxc(B, in), lc(B, 1);
+   typename Gpu::Matrix_t xg(B, in), yg(B, out), dyg(B, out), dxg(B, in), lg(B, 1);
+   std::vector<Real> len(B);
+   for (size_t r = 0; r < B; ++r)
+      len[r] = Real((r * 7 + 3) % (T + 1));
+   Set<Real>(lc.View(), lg.View(), len);
+   cpu->SetLengths(lengths ? &lc : nullptr), gpu->SetLengths(lengths ? &lg : nullptr);
+   Set<Real>(xc.View(), xg.View(), Random<Real>(B * in, rng));
+   cpu->Forward(xc, yc), gpu->Forward(xg, yg);
+   Compare(name + " output", Host<Cpu>(yc.View()), Host<Gpu>(yg.View()));
+   Set<Real>(dyc.View(), dyg.View(), Random<Real>(B * out, rng));
+   cpu->Backward(dyc, dxc), gpu->Backward(dyg, dxg);
+   Compare(name + " dx", Host<Cpu>(dxc.View()), Host<Gpu>(dxg.View()));
+   for (size_t k = 0; k < pc.size(); ++k)
+      Compare(name + " d" + pc[k].name, Host<Cpu>(pc[k].gradient->View()), Host<Gpu>(pg[k].gradient->View()));
+}
+
 /// The whole network from a booking string: loss, every parameter gradient, and the weights
 /// after three optimizer steps.
 template <typename Real>
@@ -172,7 +214,14 @@ void RunAll()
       for (bool remember : {false, true})
          for (bool sequence : {false, true})
             CompareLayer<Real>(s[0], s[1], s[2], s[3], remember, sequence, seed++);
+   for (const char *token : {"LSTM|6|3|7|0|1", "LSTM|6|3|7|0|0", "GRU|6|3|7|0|1", "GRU|6|3|7|0|0|1", "RNN|6|3|7|0|1",
+                             "GRU|6|3|7|0|1|0|BIDIRECTIONAL", "LSTM|6|3|7|0|0|BIDIRECTIONAL", "GRU|33|3|7|0|1|1"})
+      for (bool lengths : {false, true})
+         for (size_t B : {5, 40})
+            CompareRecurrent<Real>(token, B, 7, 3, lengths, seed++);
    CompareNetwork<Real>("LSTM|6|3|5|0|1,RESHAPE|FLAT,DENSE|1|LINEAR", "CROSSENTROPY", "ADAM", 1);
+   CompareNetwork<Real>("GRU|6|3|5|0|1,RNN|4|6|5|0|1|BIDIRECTIONAL,RESHAPE|FLAT,DENSE|2|TANH,LINEAR",
+                        "MUTUALEXCLUSIVE", "SGD", 3);
    CompareNetwork<Real>("LSTM|6|3|5|0|0,DENSE|4|TANH,DENSE|3|LINEAR", "MUTUALEXCLUSIVE", "SGD", 3);
    CompareNetwork<Real>("LSTM|4|3|5|0|1,LSTM|5|4|5|0|0,DENSE|2|LINEAR", "SUMOFSQUARES", "ADAM", 2);
 }
