@@ -1,10 +1,11 @@
-"""CPU benchmark of one LSTM training step (layer forward + backward of a summed loss):
-tmva-lstm against torch.nn.LSTM with the same threads, and the BLAS GEMM rate as the ceiling.
+"""CPU benchmark of one recurrent training step (layer forward + backward of a summed loss):
+tmva-lstm's LSTM and GRU against torch.nn.LSTM and torch.nn.GRU with the same threads, and the
+BLAS GEMM rate as the ceiling. The GRU is the reset-gate-after form, torch's.
 
-    tmva-lstm bench [--configs S M L XL] [--dtypes float32 float64] [--threads 2] [--reps 20]
-                    [--rounds 3] [--json out.json]
+    tmva-lstm bench [--cells lstm gru] [--configs S M L XL] [--dtypes float32 float64]
+                    [--threads 2] [--reps 20] [--rounds 3] [--json out.json]
 
-Work per step is counted as 3 × the forward GEMM flops, 3 · 2·B·T·4H·(D+H). Peak memory is how
+Work per step is counted as 3 × the forward GEMM flops, 3 · 2·B·T·G·H·(D+H) (G = 4 LSTM, 3 GRU). Peak memory is how
 far the resident set rises above where it stood before the layer was built (the kernel's peak
 counter is reset first), measured in a fresh subprocess per (framework, config, dtype).
 
@@ -25,8 +26,11 @@ import numpy as np
 CONFIGS = {"S": (256, 10, 30, 10), "M": (256, 10, 30, 64), "L": (64, 100, 64, 256), "XL": (256, 100, 128, 512)}
 
 
-def step_flops(B, T, D, H):
-    return 3 * 2 * B * T * 4 * H * (D + H)
+GATES = {"lstm": 4, "gru": 3}
+
+
+def step_flops(B, T, D, H, cell="lstm"):
+    return 3 * 2 * B * T * GATES[cell] * H * (D + H)
 
 
 def _median_seconds(step, reps, min_seconds=0.2):
@@ -40,12 +44,15 @@ def _median_seconds(step, reps, min_seconds=0.2):
     return statistics.median(times)
 
 
-def ours_step(B, T, D, H, dtype):
+def ours_step(B, T, D, H, dtype, cell="lstm"):
     """The C++ layer's Forward + Backward on preloaded matrices (no NumPy copies in the step)."""
     from . import _cpp
-    from .layer import LSTM
+    from .layer import GRU, LSTM
 
-    layer = LSTM(B, H, D, T, dtype=dtype, return_sequence=True, seed=1)
+    if cell == "gru":
+        layer = GRU(B, H, D, T, dtype=dtype, return_sequence=True, seed=1, reset_gate_after=True)
+    else:
+        layer = LSTM(B, H, D, T, dtype=dtype, return_sequence=True, seed=1)
     arch, lstm = layer._arch, layer._layer
     x, y = arch.Matrix_t(B, T * D), arch.Matrix_t(B, T * H)
     dy, dx = arch.Matrix_t(B, T * H), arch.Matrix_t(B, T * D)
@@ -62,11 +69,11 @@ def ours_step(B, T, D, H, dtype):
     return step
 
 
-def torch_step(B, T, D, H, dtype):
+def torch_step(B, T, D, H, dtype, cell="lstm"):
     import torch
 
     torch_dtype = getattr(torch, np.dtype(dtype).name)
-    lstm = torch.nn.LSTM(D, H, batch_first=True).to(torch_dtype)
+    lstm = (torch.nn.GRU if cell == "gru" else torch.nn.LSTM)(D, H, batch_first=True).to(torch_dtype)
     x = torch.rand(B, T, D, dtype=torch_dtype, requires_grad=True)
 
     def step():
@@ -118,27 +125,27 @@ def _status_kib(field):
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-def _measure(framework, config, dtype, threads, reps):
+def _measure(framework, config, dtype, threads, reps, cell="lstm"):
     """Runs in a fresh process: median step seconds and the rise of peak RSS (MiB)."""
     set_threads(threads)
     B, T, D, H = CONFIGS[config]
     make = ours_step if framework == "ours" else torch_step
-    make(1, 1, 1, 1, np.dtype(dtype))()  # load everything lazy (kernels, JIT) before measuring
+    make(1, 1, 1, 1, np.dtype(dtype), cell)()  # load everything lazy (kernels, JIT) before measuring
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # reset the peak resident set (VmHWM) to the current one
     before = _status_kib("VmRSS")
-    step = make(B, T, D, H, np.dtype(dtype))
+    step = make(B, T, D, H, np.dtype(dtype), cell)
     seconds = _median_seconds(step, reps)
     return {"seconds": seconds, "peak_mib": (_status_kib("VmHWM") - before) / 1024}
 
 
-def _measure_in_subprocess(framework, config, dtype, threads, reps):
+def _measure_in_subprocess(framework, config, dtype, threads, reps, cell):
     code = (f"import json; from tmva_lstm.bench import _measure; "
-            f"print(json.dumps(_measure({framework!r}, {config!r}, {dtype!r}, {threads}, {reps})))")
+            f"print(json.dumps(_measure({framework!r}, {config!r}, {dtype!r}, {threads}, {reps}, {cell!r})))")
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     if result.returncode != 0:
-        raise RuntimeError(f"benchmark of {framework} {config} {dtype} failed:\n{result.stderr[-2000:]}")
+        raise RuntimeError(f"benchmark of {framework} {cell} {config} {dtype} failed:\n{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -150,8 +157,9 @@ def have_torch():
     return True
 
 
-def run(configs=("S", "M", "L", "XL"), dtypes=("float32", "float64"), threads=2, reps=20, rounds=3, log=print):
-    """Returns a dict with machine info and one row per (config, dtype)."""
+def run(configs=("S", "M", "L", "XL"), dtypes=("float32", "float64"), threads=2, reps=20, rounds=3, log=print,
+        cells=("lstm", "gru")):
+    """Returns a dict with machine info and one row per (cell, config, dtype)."""
     for name, value in (("threads", threads), ("reps", reps), ("rounds", rounds)):
         if value < 1:
             raise ValueError(f"{name} must be >= 1, got {value}")
@@ -159,28 +167,27 @@ def run(configs=("S", "M", "L", "XL"), dtypes=("float32", "float64"), threads=2,
     torch_ok = have_torch()
     ceiling = {d: gemm_gflops(d) for d in dtypes}
     rows = []
-    for dtype in dtypes:
-        for config in configs:
-            B, T, D, H = CONFIGS[config]
-            flops = step_flops(B, T, D, H)
-            frameworks = ("ours", "torch") if torch_ok else ("ours",)
-            seen = {fw: [] for fw in frameworks}
-            for _ in range(rounds):
-                for fw in frameworks:
-                    seen[fw].append(_measure_in_subprocess(fw, config, dtype, threads, reps))
-            seconds = {fw: statistics.median(m["seconds"] for m in seen[fw]) for fw in frameworks}
-            peak = {fw: max(m["peak_mib"] for m in seen[fw]) for fw in frameworks}
-            row = {"config": config, "dtype": dtype, "B": B, "T": T, "D": D, "H": H, "rounds": rounds,
-                   "ours_ms": seconds["ours"] * 1e3, "ours_gflops": flops / seconds["ours"] / 1e9,
-                   "ours_peak_mib": peak["ours"], "gemm_ceiling_gflops": ceiling[dtype]}
-            row["ours_pct_ceiling"] = 100 * row["ours_gflops"] / ceiling[dtype]
-            if torch_ok:
-                ratios = [o["seconds"] / t["seconds"] for o, t in zip(seen["ours"], seen["torch"])]
-                row.update(torch_ms=seconds["torch"] * 1e3, torch_gflops=flops / seconds["torch"] / 1e9,
-                           torch_peak_mib=peak["torch"], ratio=statistics.median(ratios),
-                           ratio_min=min(ratios), ratio_max=max(ratios))
-            rows.append(row)
-            log(format_row(row))
+    for cell, dtype, config in ((c, d, k) for c in cells for d in dtypes for k in configs):
+        B, T, D, H = CONFIGS[config]
+        flops = step_flops(B, T, D, H, cell)
+        frameworks = ("ours", "torch") if torch_ok else ("ours",)
+        seen = {fw: [] for fw in frameworks}
+        for _ in range(rounds):
+            for fw in frameworks:
+                seen[fw].append(_measure_in_subprocess(fw, config, dtype, threads, reps, cell))
+        seconds = {fw: statistics.median(m["seconds"] for m in seen[fw]) for fw in frameworks}
+        peak = {fw: max(m["peak_mib"] for m in seen[fw]) for fw in frameworks}
+        row = {"cell": cell, "config": config, "dtype": dtype, "B": B, "T": T, "D": D, "H": H, "rounds": rounds,
+               "ours_ms": seconds["ours"] * 1e3, "ours_gflops": flops / seconds["ours"] / 1e9,
+               "ours_peak_mib": peak["ours"], "gemm_ceiling_gflops": ceiling[dtype]}
+        row["ours_pct_ceiling"] = 100 * row["ours_gflops"] / ceiling[dtype]
+        if torch_ok:
+            ratios = [o["seconds"] / t["seconds"] for o, t in zip(seen["ours"], seen["torch"])]
+            row.update(torch_ms=seconds["torch"] * 1e3, torch_gflops=flops / seconds["torch"] / 1e9,
+                       torch_peak_mib=peak["torch"], ratio=statistics.median(ratios),
+                       ratio_min=min(ratios), ratio_max=max(ratios))
+        rows.append(row)
+        log(format_row(row))
     import platform
 
     info = {"date": time.strftime("%Y-%m-%d"), "machine": platform.machine(), "processor": _cpu_name(),
@@ -206,7 +213,7 @@ def _torch_version():
     return torch.__version__
 
 
-HEADER = (f"{'config':<6} {'dtype':<8} {'ours ms':>9} {'torch ms':>9} {'ours/torch':>10} {'(range)':>11} "
+HEADER = (f"{'cell':<5} {'config':<6} {'dtype':<8} {'ours ms':>9} {'torch ms':>9} {'ours/torch':>10} {'(range)':>11} "
           f"{'GFLOP/s':>8} {'% GEMM':>7} {'ours MiB':>9} {'torch MiB':>9}")
 
 
@@ -215,5 +222,5 @@ def format_row(r):
     ratio = f"{r['ratio']:10.2f}" if "ratio" in r else f"{'-':>10}"
     spread = f"{r['ratio_min']:.2f}-{r['ratio_max']:.2f}" if "ratio" in r else "-"
     torch_mib = f"{r['torch_peak_mib']:9.1f}" if "torch_peak_mib" in r else f"{'-':>9}"
-    return (f"{r['config']:<6} {r['dtype']:<8} {r['ours_ms']:9.3f} {torch_ms} {ratio} {spread:>11} "
+    return (f"{r['cell']:<5} {r['config']:<6} {r['dtype']:<8} {r['ours_ms']:9.3f} {torch_ms} {ratio} {spread:>11} "
             f"{r['ours_gflops']:8.1f} {r['ours_pct_ceiling']:7.1f} {r['ours_peak_mib']:9.1f} {torch_mib}")

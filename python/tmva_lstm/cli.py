@@ -148,11 +148,11 @@ def bench_command(args):
 
     from . import bench
 
-    print(f"tmva-lstm bench: one training step (LSTM forward + backward of a summed loss), {args.threads} threads, "
+    print(f"tmva-lstm bench: one training step (layer forward + backward of a summed loss), {args.threads} threads, "
           f"median of >= {args.reps}, {args.rounds} alternating rounds" +
           ("" if bench.have_torch() else "; torch not installed, no comparison"))
     print(bench.HEADER)
-    result = bench.run(args.configs, args.dtypes, args.threads, args.reps, args.rounds)
+    result = bench.run(args.configs, args.dtypes, args.threads, args.reps, args.rounds, cells=args.cells)
     print("GEMM ceiling (2048^3 through TCpu::Gemm, best of 10): " +
           ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in result["info"]["gemm_ceiling_gflops"].items()))
     if args.json:
@@ -197,7 +197,8 @@ def main(argv=None):
                    help="which split of the file (same --seed as training), or all of it (default: test)")
     p.set_defaults(run=evaluate_command)
 
-    p = commands.add_parser("bench", help="time one LSTM training step against torch.nn.LSTM")
+    p = commands.add_parser("bench", help="time one LSTM/GRU training step against torch.nn.LSTM/GRU")
+    p.add_argument("--cells", nargs="+", choices=["lstm", "gru"], default=["lstm", "gru"])
     p.add_argument("--configs", nargs="+", choices=["S", "M", "L", "XL"], default=["S", "M", "L", "XL"])
     p.add_argument("--dtypes", nargs="+", choices=["float32", "float64"], default=["float32", "float64"])
     p.add_argument("--threads", type=_int_at_least(1), default=2)
