@@ -100,26 +100,42 @@ void TCpu<Real>::Zero(View_t A)
    ForEachRun(A, [](Real *run, size_t len) { std::memset(run, 0, len * sizeof(Real)); });
 }
 
+namespace {
+
+/// The row loop of CellForward and CellBackward: unit(row, j) for every unit j of the rows inside
+/// their sequence at step t; for the others, held(row, j) when the pass is the one that writes h
+/// (forward) or first reads dh (backward).
+template <typename Cell, typename Real, typename Unit, typename Held>
+void CellRows(const TCellStep<Real> &s, size_t t, Unit &&unit, Held &&held)
+{
+   const size_t H = s.hPrev.cols;
+   for (size_t r = 0; r < s.z.rows; ++r) {
+      const TCellRow<Real> row = s.Row(r);
+      if (s.Active(r, t)) {
+#pragma omp simd
+         for (size_t j = 0; j < H; ++j)
+            unit(row, H, j);
+      } else if (WritesState<Cell>()) {
+         for (size_t j = 0; j < H; ++j)
+            held(row, H, j);
+      }
+   }
+}
+
+} // namespace
+
 template <typename Real>
 void TCpu<Real>::CellForward(ECellPass pass, EActivationFunction gateAct, EActivationFunction candAct,
                              const TCellStep<Real> &s, size_t t)
 {
    DispatchCellActivations(pass, gateAct, candAct, [&](auto cell, auto fg, auto fc) {
       using Cell = decltype(cell);
-      using FG = decltype(fg);
-      using FC = decltype(fc);
-      const size_t H = s.hPrev.cols;
-      for (size_t r = 0; r < s.z.rows; ++r) {
-         const TCellRow<Real> row = s.Row(r);
-         if (s.Active(r, t)) {
-#pragma omp simd
-            for (size_t j = 0; j < H; ++j)
-               Cell::template Forward<FG, FC>(row, H, j);
-         } else if (WritesState<Cell>()) {
-            for (size_t j = 0; j < H; ++j)
-               HoldForward(row, j);
-         }
-      }
+      CellRows<Cell>(
+         s, t,
+         [](const TCellRow<Real> &row, size_t H, size_t j) {
+            Cell::template Forward<decltype(fg), decltype(fc)>(row, H, j);
+         },
+         [](const TCellRow<Real> &row, size_t, size_t j) { HoldForward(row, j); });
    });
 }
 
@@ -129,20 +145,12 @@ void TCpu<Real>::CellBackward(ECellPass pass, EActivationFunction gateAct, EActi
 {
    DispatchCellActivations(pass, gateAct, candAct, [&](auto cell, auto fg, auto fc) {
       using Cell = decltype(cell);
-      using FG = decltype(fg);
-      using FC = decltype(fc);
-      const size_t H = s.hPrev.cols;
-      for (size_t r = 0; r < s.z.rows; ++r) {
-         const TCellRow<Real> row = s.Row(r);
-         if (s.Active(r, t)) {
-#pragma omp simd
-            for (size_t j = 0; j < H; ++j)
-               Cell::template Backward<FG, FC>(row, H, j);
-         } else if (WritesState<Cell>()) {
-            for (size_t j = 0; j < H; ++j)
-               HoldBackward(row, Cell::kBlocks, H, j);
-         }
-      }
+      CellRows<Cell>(
+         s, t,
+         [](const TCellRow<Real> &row, size_t H, size_t j) {
+            Cell::template Backward<decltype(fg), decltype(fc)>(row, H, j);
+         },
+         [](const TCellRow<Real> &row, size_t H, size_t j) { HoldBackward(row, Cell::kBlocks, H, j); });
    });
 }
 
@@ -151,6 +159,8 @@ void TCpu<Real>::GatherStep(View_t dst, ConstView_t src, size_t t, size_t stride
                             bool reverse)
 {
    checks::CheckStep(dst, src, stride, T);
+   if (!lengths.data && !reverse) // every row at step t: one block copy
+      return Copy(dst, src.colBlock(t * stride, dst.cols));
    for (size_t r = 0; r < dst.rows; ++r) {
       const long s = SourceStep(lengths, r, t, T, reverse);
       if (s >= 0)
@@ -165,6 +175,8 @@ void TCpu<Real>::ScatterStep(View_t dst, ConstView_t src, size_t t, size_t strid
                              bool reverse, bool add)
 {
    checks::CheckStep(src, dst, stride, T);
+   if (!lengths.data && !reverse && !add)
+      return Copy(dst.colBlock(t * stride, src.cols), src);
    for (size_t r = 0; r < src.rows; ++r) {
       const long s = SourceStep(lengths, r, t, T, reverse);
       Real *out = dst.row(r) + (s >= 0 ? size_t(s) : t) * stride;

@@ -458,6 +458,8 @@ void TCuda<Real>::GatherStep(View_t dst, ConstView_t src, size_t t, size_t strid
                              bool reverse)
 {
    checks::CheckStep(dst, src, stride, T);
+   if (!lengths.data && !reverse) // every row at step t: one block copy
+      return Copy(dst, src.colBlock(t * stride, dst.cols));
    if (dst.size() == 0)
       return;
    GatherStepKernel<<<Blocks(dst.size()), kThreads>>>(dst, src, t, stride, T, lengths, reverse);
@@ -469,6 +471,8 @@ void TCuda<Real>::ScatterStep(View_t dst, ConstView_t src, size_t t, size_t stri
                               bool reverse, bool add)
 {
    checks::CheckStep(src, dst, stride, T);
+   if (!lengths.data && !reverse && !add)
+      return Copy(dst.colBlock(t * stride, src.cols), src);
    if (src.size() == 0)
       return;
    ScatterStepKernel<<<Blocks(src.size()), kThreads>>>(dst, src, t, stride, T, lengths, reverse, add);

@@ -150,14 +150,24 @@ inline bool SameName(const std::string &a, const char *b, bool ignoreCase)
 }
 } // namespace detail
 
-/// The value named `name` in `table`: tmva_lstm's names exactly, or TMVA's case-insensitively
-/// (`tmva`). Throws std::invalid_argument naming `what` and listing every valid name.
+/// The entry named `name` in `table`: tmva_lstm's names exactly, or TMVA's case-insensitively
+/// (`tmva`); nullptr if there is none.
 template <typename E, size_t N>
-E FromName(const TNameEntry<E> (&table)[N], const std::string &name, const char *what, bool tmva = false)
+const TNameEntry<E> *FindName(const TNameEntry<E> (&table)[N], const std::string &name, bool tmva = false)
 {
    for (const auto &entry : table)
       if (detail::SameName(name, tmva ? entry.tmvaName : entry.name, tmva))
-         return entry.value;
+         return &entry;
+   return nullptr;
+}
+
+/// The value FindName finds; else throws std::invalid_argument naming `what` and listing every
+/// valid name.
+template <typename E, size_t N>
+E FromName(const TNameEntry<E> (&table)[N], const std::string &name, const char *what, bool tmva = false)
+{
+   if (const TNameEntry<E> *entry = FindName(table, name, tmva))
+      return entry->value;
    std::string valid;
    for (const auto &entry : table) {
       const std::string n = tmva ? entry.tmvaName : entry.name;

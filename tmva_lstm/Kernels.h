@@ -167,10 +167,11 @@ struct TCellStep {
    TMatrixView<Real> dhCarry, dcCarry;
    TMatrixView<const Real> lengths;            ///< n × 1 sample lengths; empty: every sample is full length
 
+   /// An empty view (data nullptr, ld 0) gives nullptr: nullptr + r·0.
    TMVA_LSTM_HOST_DEVICE TCellRow<Real> Row(size_t r) const
    {
-      auto at = [r](auto v) { return v.data ? v.row(r) : nullptr; };
-      return {at(z), at(hPrev), at(h), at(cPrev), at(c), at(dY), at(dhNext), at(dhCarry), at(dcCarry)};
+      return {z.row(r),  hPrev.row(r),  h.row(r),       cPrev.row(r),  c.row(r),
+              dY.row(r), dhNext.row(r), dhCarry.row(r), dcCarry.row(r)};
    }
    /// Row r is inside its sequence at step t.
    TMVA_LSTM_HOST_DEVICE bool Active(size_t r, size_t t) const { return !lengths.data || Real(t) < lengths.row(r)[0]; }

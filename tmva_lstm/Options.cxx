@@ -123,13 +123,8 @@ TLayerSpec ParseLayer(const std::string &token)
       if (Upper(f.back()) != "FLAT")
          Fail("only RESHAPE|FLAT is supported", token);
       spec.kind = TLayerSpec::kReshape;
-   } else if (f.size() == 1 && [&] {
-                 for (const auto &entry : kActivationNames)
-                    if (kind == entry.tmvaName)
-                       return true;
-                 return false;
-              }()) {
-      spec.activation = ParseName(kActivationNames, f[0], "activation", token);
+   } else if (f.size() == 1 && FindName(kActivationNames, f[0], true)) {
+      spec.activation = FindName(kActivationNames, f[0], true)->value;
       spec.width = 0; // the output layer: as wide as the outputs
    } else if (kind == "CONV" || kind == "MAXPOOL" || kind == "BNORM") {
       Fail("layer type " + kind + " is not available in tmva-lstm", token);

@@ -500,15 +500,16 @@ void VRecurrentLayer<Architecture_t>::Backward(const Matrix_t &gradOutput, Matri
                                                const Matrix_t *dcT)
 {
    const size_t B = fBatchSize, H = fStateSize, D = fInputSize, T = fTimeSteps;
-   const std::string name = std::string("TBasic") + fKind + "Layer::Backward";
    if (!fGatesHoldForward)
-      throw std::logic_error(name + ": needs a Forward first (each Forward allows one Backward)");
+      throw std::logic_error(std::string("TBasic") + fKind +
+                             "Layer::Backward: needs a Forward first (each Forward allows one Backward)");
    CheckShape(gradOutput, B, GetOutputCols(), "output gradient");
    CheckShape(gradInput, B, GetInputCols(), "input gradient (B x T*D)");
    if (dhT)
       CheckShape(*dhT, B, H, "dL/dh_T");
    if (dcT && !fHasCell)
-      throw std::invalid_argument(name + ": this cell has no cell state c, so no dL/dc_T");
+      throw std::invalid_argument(std::string("TBasic") + fKind +
+                                  "Layer::Backward: this cell has no cell state c, so no dL/dc_T");
    if (dcT)
       CheckShape(*dcT, B, H, "dL/dc_T");
    // ∂L/∂h_T reaches each sample's last step through the carry: from an exposed final state,

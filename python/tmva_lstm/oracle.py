@@ -124,12 +124,12 @@ def forward(cell, x, params, state0, lengths=None, reverse=False, **options):
     B, T, _ = x.shape
     lengths = np.full(B, T) if lengths is None else np.asarray(lengths)
     rows = np.arange(B)
-    state, hs, caches = tuple(state0), None, []
+    state, caches = tuple(state0), []
+    hs = np.zeros((B, T, params["U"].shape[1]), dtype=x.dtype)
     for t in range(T):
         s, active = _steps(lengths, t, T, reverse)
         new, cache = step(x[rows, s], state, params, **options)
         state = tuple(np.where(active[:, None], n, old) for n, old in zip(new, state))  # held past the length
-        hs = np.zeros((B, T, new[0].shape[1]), dtype=x.dtype) if hs is None else hs
         hs[rows[active], s[active]] = new[0][active]
         caches.append((cache, s, active))
     return hs, state, (cell, x, params, lengths, reverse, caches, options)
