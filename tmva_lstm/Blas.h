@@ -22,40 +22,16 @@ namespace blas {
 
 inline CBLAS_TRANSPOSE Op(bool trans) { return trans ? CblasTrans : CblasNoTrans; }
 
-/// Below this many flops a GEMM runs on the calling thread alone: waking the BLAS workers for a
-/// small per-step product (config S: 256×40×10) costs more than it saves, and their spinning
-/// takes the core the element-wise kernels need.
-constexpr double kSmallGemmFlops = 1 << 21;
-
-template <typename Call>
-void OnThreadsFor(size_t m, size_t n, size_t k, Call call)
-{
-#ifdef TMVA_LSTM_OPENBLAS_GET_NUM_THREADS
-   const int threads = TMVA_LSTM_OPENBLAS_GET_NUM_THREADS();
-   if (threads > 1 && 2.0 * double(m) * double(n) * double(k) < kSmallGemmFlops) {
-      TMVA_LSTM_OPENBLAS_SET_NUM_THREADS(1);
-      call();
-      TMVA_LSTM_OPENBLAS_SET_NUM_THREADS(threads);
-      return;
-   }
-#endif
-   call();
-}
-
 inline void Gemm(bool transA, bool transB, size_t m, size_t n, size_t k, float alpha, const float *A, size_t lda,
                  const float *B, size_t ldb, float beta, float *C, size_t ldc)
 {
-   OnThreadsFor(m, n, k, [&] {
-      TMVA_LSTM_CBLAS(sgemm)(CblasRowMajor, Op(transA), Op(transB), m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-   });
+   TMVA_LSTM_CBLAS(sgemm)(CblasRowMajor, Op(transA), Op(transB), m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 inline void Gemm(bool transA, bool transB, size_t m, size_t n, size_t k, double alpha, const double *A, size_t lda,
                  const double *B, size_t ldb, double beta, double *C, size_t ldc)
 {
-   OnThreadsFor(m, n, k, [&] {
-      TMVA_LSTM_CBLAS(dgemm)(CblasRowMajor, Op(transA), Op(transB), m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-   });
+   TMVA_LSTM_CBLAS(dgemm)(CblasRowMajor, Op(transA), Op(transB), m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 /// Whether this BLAS lets us set its thread count (OpenBLAS); otherwise its environment does.

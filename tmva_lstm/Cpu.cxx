@@ -4,6 +4,8 @@
 #include "ViewChecks.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <condition_variable>
@@ -13,15 +15,6 @@
 #include <thread>
 
 namespace tmva_lstm {
-
-template <typename Real>
-void TCpu<Real>::Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha, Real beta)
-{
-   const auto [m, n, k] = checks::GemmShape(C, A, transA, B, transB);
-   if (m == 0 || n == 0)
-      return;
-   blas::Gemm(transA, transB, m, n, k, alpha, A.data, A.ld, B.data, B.ld, beta, C.data, C.ld);
-}
 
 template <typename Real>
 void TCpu<Real>::SumColumns(View_t out, ConstView_t A, Real beta)
@@ -321,10 +314,46 @@ void TCpu<Real>::InitializeWeights(Matrix_t &A, EInitialization init, size_t fan
 
 namespace {
 
-int gNumThreads = 0; // 0: not set, follow BLAS
+/// Set by SetNumThreads; 0 means the default (OPENBLAS_NUM_THREADS, else the number of cores).
+int gNumThreads = 0;
+/// True on a thread running a pool task: a GEMM or ParallelFor there stays on that thread.
+thread_local bool tInPool = false;
 
-/// Persistent helper threads for ParallelFor: task 0 runs on the caller, task k on
-/// worker k−1. Workers sleep on a condition variable between calls.
+/// The threads the library uses when SetNumThreads was not called. Reading it also turns BLAS's
+/// own threads off for good (where the BLAS lets us): the worker pool below is the only
+/// parallelism, so no BLAS thread spins beside it for the cores the slices need.
+int DefaultThreads()
+{
+   static const int threads = [] {
+      const int blasThreads = blas::GetNumThreads();
+      blas::SetNumThreads(1);
+      return blasThreads > 0 ? blasThreads : int(std::max(1u, std::thread::hardware_concurrency()));
+   }();
+   return threads;
+}
+
+/// Busy-waits up to about 50 µs for done() before the caller blocks: the time loop hands work to
+/// the pool two or three times per training step, and a futex wake-up costs about as long as a
+/// small config's whole slice.
+template <typename Done>
+bool SpinFor(Done done)
+{
+   const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+   while (true) {
+      for (int k = 0; k < 64; ++k) {
+         if (done())
+            return true;
+#if defined(__x86_64__) || defined(__i386__)
+         __builtin_ia32_pause();
+#endif
+      }
+      if (std::chrono::steady_clock::now() > until)
+         return false;
+   }
+}
+
+/// Persistent helper threads: task 0 runs on the caller, task k on worker k−1. Workers spin
+/// briefly, then sleep on a condition variable between calls.
 class TWorkerPool {
 public:
    static TWorkerPool &Instance()
@@ -340,17 +369,22 @@ public:
          fWorkers.emplace_back([this, k = fWorkers.size() + 1] { Work(k); });
       {
          std::lock_guard<std::mutex> lock(fMutex);
-         fTask = &task, fTasks = nTasks, fPending = nTasks - 1, fError = nullptr, ++fGeneration;
+         fTask = &task, fTasks = nTasks, fError = nullptr;
+         fPending.store(nTasks - 1);
+         fGeneration.store(fGeneration.load() + 1);
       }
       fWake.notify_all();
       std::exception_ptr mine;
+      tInPool = true;
       try {
          task(0);
       } catch (...) {
          mine = std::current_exception();
       }
+      tInPool = false;
+      SpinFor([this] { return fPending.load() == 0; });
       std::unique_lock<std::mutex> lock(fMutex);
-      fDone.wait(lock, [this] { return fPending == 0; });
+      fDone.wait(lock, [this] { return fPending.load() == 0; });
       if (mine)
          std::rethrow_exception(mine);
       if (fError)
@@ -371,13 +405,15 @@ public:
 private:
    void Work(size_t k)
    {
+      tInPool = true;
       size_t seen = 0;
-      std::unique_lock<std::mutex> lock(fMutex);
       while (true) {
-         fWake.wait(lock, [&] { return fStop || fGeneration != seen; });
+         SpinFor([&] { return fGeneration.load() != seen; });
+         std::unique_lock<std::mutex> lock(fMutex);
+         fWake.wait(lock, [&] { return fStop || fGeneration.load() != seen; });
          if (fStop)
             return;
-         seen = fGeneration;
+         seen = fGeneration.load();
          if (k >= fTasks)
             continue;
          const auto *task = fTask;
@@ -391,39 +427,70 @@ private:
          lock.lock();
          if (error)
             fError = error;
-         if (--fPending == 0)
+         if (fPending.fetch_sub(1) == 1)
             fDone.notify_one();
       }
    }
 
-   std::mutex fRunMutex, fMutex;
+   std::mutex fRunMutex, fMutex; // fMutex guards everything below; the atomics are also spun on
    std::condition_variable fWake, fDone;
    std::vector<std::thread> fWorkers;
    const std::function<void(size_t)> *fTask = nullptr;
-   size_t fTasks = 0, fPending = 0, fGeneration = 0;
+   size_t fTasks = 0;
+   std::atomic<size_t> fPending{0}, fGeneration{0};
    std::exception_ptr fError;
    bool fStop = false;
 };
 
+/// Below this many flops a GEMM runs on the calling thread alone: waking the pool for a
+/// per-step product of config S (256×40×41) costs more than it saves.
+constexpr double kSmallGemmFlops = 1 << 21;
+
 } // namespace
+
+template <typename Real>
+void TCpu<Real>::Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha, Real beta)
+{
+   const auto [m, n, k] = checks::GemmShape(C, A, transA, B, transB);
+   if (m == 0 || n == 0)
+      return;
+   // A large product splits C over the pool, along its longer side: rows of C are rows of op(A),
+   // columns of C are columns of op(B). Each part is one single-threaded BLAS call.
+   const bool byRows = m >= n;
+   const size_t N = byRows ? m : n;
+   const size_t threads = size_t(GetNumThreads()); // first, so that BLAS's threads are off
+   const size_t parts = tInPool || !blas::kHasThreadControl || 2.0 * double(m) * double(n) * double(k) < kSmallGemmFlops
+                           ? 1
+                           : std::min(threads, N / 8);
+   if (parts <= 1) {
+      blas::Gemm(transA, transB, m, n, k, alpha, A.data, A.ld, B.data, B.ld, beta, C.data, C.ld);
+      return;
+   }
+   TWorkerPool::Instance().Run(parts, [&](size_t p) {
+      const size_t first = N * p / parts, count = N * (p + 1) / parts - first;
+      if (byRows)
+         blas::Gemm(transA, transB, count, n, k, alpha, A.data + first * (transA ? 1 : A.ld), A.ld, B.data, B.ld, beta,
+                    C.data + first * C.ld, C.ld);
+      else
+         blas::Gemm(transA, transB, m, count, k, alpha, A.data, A.ld, B.data + first * (transB ? B.ld : 1), B.ld, beta,
+                    C.data + first, C.ld);
+   });
+}
 
 template <typename Real>
 void TCpu<Real>::SetNumThreads(int n)
 {
    if (n < 0)
       throw std::invalid_argument("number of threads must be >= 0, got " + std::to_string(n));
+   DefaultThreads(); // BLAS's own threads off before anything runs
    gNumThreads = n;
-   if (n > 0)
-      blas::SetNumThreads(n);
 }
 
 template <typename Real>
 int TCpu<Real>::GetNumThreads()
 {
-   if (gNumThreads > 0)
-      return gNumThreads;
-   const int blasThreads = blas::GetNumThreads();
-   return blasThreads > 0 ? blasThreads : int(std::max(1u, std::thread::hardware_concurrency()));
+   const int threads = DefaultThreads();
+   return gNumThreads > 0 ? gNumThreads : threads;
 }
 
 template <typename Real>
@@ -431,23 +498,15 @@ void TCpu<Real>::ParallelFor(size_t N, const std::function<void(size_t, size_t)>
 {
    constexpr size_t kMinPerSlice = 16; // below this a slice's GEMMs are too thin to pay off
    const size_t slices = std::min<size_t>(size_t(GetNumThreads()), N / kMinPerSlice);
-   if (slices <= 1 || !blas::kHasThreadControl) {
+   // Without thread control the BLAS may be threaded itself: slicing on top would oversubscribe.
+   if (slices <= 1 || tInPool || !blas::kHasThreadControl) {
       fn(0, N);
       return;
    }
-   const int blasThreads = blas::GetNumThreads();
-   blas::SetNumThreads(1); // the slices are the parallelism now
-   auto slice = [&](size_t k) {
+   TWorkerPool::Instance().Run(slices, [&](size_t k) {
       const size_t first = N * k / slices, last = N * (k + 1) / slices;
       fn(first, last - first);
-   };
-   try {
-      TWorkerPool::Instance().Run(slices, slice);
-   } catch (...) {
-      blas::SetNumThreads(blasThreads);
-      throw;
-   }
-   blas::SetNumThreads(blasThreads);
+   });
 }
 
 template class TCpuMatrix<float>;

@@ -51,7 +51,8 @@ public:
    /// Waits until queued work is done (for timing): nothing is queued on the CPU.
    static void Synchronize() {}
 
-   /// C = alpha · op(A) op(B) + beta · C, op(X) = Xᵀ when transX. One BLAS ?gemm call.
+   /// C = alpha · op(A) op(B) + beta · C, op(X) = Xᵀ when transX. One single-threaded BLAS ?gemm
+   /// call, or (a large product outside ParallelFor) one per thread on parts of C.
    static void Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha = 1, Real beta = 0);
    /// out (1×N) = beta · out + column sums of A (M×N).
    static void SumColumns(View_t out, ConstView_t A, Real beta = 0);
@@ -111,15 +112,16 @@ public:
    static void InitializeWeights(Matrix_t &A, EInitialization init, size_t fanIn, size_t fanOut,
                                  std::mt19937_64 &rng);
 
-   /// Threads for everything: batch slices of the time loop and BLAS. 0 = the BLAS default
-   /// (OPENBLAS_NUM_THREADS, else the number of cores).
+   /// Threads for everything: batch slices of the time loop and parts of large GEMMs, on one
+   /// worker pool; BLAS's own threads stay off. 0 = the default (OPENBLAS_NUM_THREADS, else the
+   /// number of cores).
    static void SetNumThreads(int n);
    static int GetNumThreads();
    /// Runs fn(first, n) on disjoint slices [first, first + n) of [0, N), one slice per thread
    /// (at least 16 indices each), and waits. The LSTM slices its batch rows: the recurrence is
    /// independent across samples, so each slice runs the whole time loop (its small GEMMs and
-   /// element-wise steps) on its own core. BLAS is single-threaded meanwhile, so nothing is
-   /// oversubscribed.
+   /// element-wise steps) on its own core. Inside fn, GEMMs and ParallelFor stay on the calling
+   /// thread, so nothing is oversubscribed.
    static void ParallelFor(size_t N, const std::function<void(size_t, size_t)> &fn);
 };
 
