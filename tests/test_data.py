@@ -14,8 +14,8 @@ def test_tutorial_data_is_reproducible_and_filled(tutorial_file, tmp_path):
     again = tmp_path / "again.root"
     data.make_tutorial_data(str(again), 150, 150, seed=3)
     d = data.Description.tutorial()
-    x1, y1, _ = data.read_uproot(tutorial_file, d)
-    x2, y2, _ = data.read_uproot(str(again), d)
+    x1, y1, _, _ = data.read_uproot(tutorial_file, d)
+    x2, y2, _, _ = data.read_uproot(str(again), d)
     np.testing.assert_array_equal(x1, x2)
     assert x1.shape == (300, 10, 30) and y1.sum() == 150
     assert np.all(x1.std(axis=0) > 1)  # all 30 features of every step carry data
@@ -28,7 +28,8 @@ def test_tutorial_data_is_reproducible_and_filled(tutorial_file, tmp_path):
 
 def test_readers_identical(tutorial_file):
     d = data.Description.tutorial()
-    (xr, yr, wr), (xu, yu, wu) = data.read_root(tutorial_file, d), data.read_uproot(tutorial_file, d)
+    (xr, yr, wr, lr), (xu, yu, wu, lu) = data.read_root(tutorial_file, d), data.read_uproot(tutorial_file, d)
+    assert lr is None and lu is None
     assert xr.dtype == xu.dtype == np.float32
     np.testing.assert_array_equal(xr, xu)
     np.testing.assert_array_equal(yr, yu)
@@ -65,7 +66,7 @@ def test_array_branch_label_and_weight(general_file, read):
     path, x = general_file
     d = data.Description(trees=["events"], time_steps=4, input_size=3, array_branch="seq",
                          label_branch="label", weight_branch="weight")
-    xs, y, w = read(path, d)
+    xs, y, w, _ = read(path, d)
     np.testing.assert_array_equal(xs, x.reshape(50, 4, 3))
     with uproot.open(path) as f:
         np.testing.assert_array_equal(y, f["events"]["label"].array(library="np"))
@@ -124,11 +125,88 @@ def test_empty_tree(tmp_path, read):
 
 def test_split_is_seeded_and_disjoint():
     x, y, w = np.arange(100.0)[:, None], np.arange(100.0), np.ones(100)
-    a, b = data.split(x, y, w, seed=5), data.split(x, y, w, seed=5)
+    a, b = data.split(data.Samples(x, y, w), seed=5), data.split(data.Samples(x, y, w), seed=5)
     for name in ("train", "valid", "test"):
         np.testing.assert_array_equal(a[name][1], b[name][1])
     assert [len(a[n][1]) for n in ("train", "valid", "test")] == [64, 16, 20]
     assert sorted(np.concatenate([a[n][1] for n in a])) == list(range(100))
-    assert not np.array_equal(data.split(x, y, w, seed=6)["test"][1], a["test"][1])
+    assert not np.array_equal(data.split(data.Samples(x, y, w), seed=6)["test"][1], a["test"][1])
     with pytest.raises(ValueError, match="empty"):
-        data.split(x[:2], y[:2], w[:2])
+        data.split(data.Samples(x[:2], y[:2], w[:2]))
+
+
+# -- many files -------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory):
+    """The tutorial layout spread over three files (part0 … part2), and the whole in one."""
+    folder = tmp_path_factory.mktemp("parts")
+    whole = str(folder / "whole.root")
+    data.make_tutorial_data(whole, 90, 60, seed=2)
+    d = data.Description.tutorial()
+    with uproot.open(whole) as f:
+        trees = {name: f[name].arrays(library="np") for name in d.trees}
+    bounds = {"sgn": [0, 40, 41, 90], "bkg": [0, 10, 60, 60]}  # part 2 has no background entries
+    for k in range(3):
+        with uproot.recreate(str(folder / f"part{k}.root")) as f:
+            for name, arrays in trees.items():
+                lo, hi = bounds[name][k], bounds[name][k + 1]
+                f.mktree(name, {b: (np.float32, (30,)) for b in arrays})
+                if hi > lo:
+                    f[name].extend({b: np.stack(v[lo:hi]) for b, v in arrays.items()})
+    return folder, whole
+
+
+@pytest.mark.parametrize("read", READERS)
+def test_files_chain_globs_and_lists(parts, read):
+    folder, whole = parts
+    d = data.Description.tutorial()
+    expected = data.read_root(whole, d)
+    for spec in (str(folder / "part*.root"), [str(folder / f"part{k}.root") for k in range(3)],
+                 [str(folder / "part0.root"), str(folder / "part[12].root")]):
+        got = read(spec, d)
+        np.testing.assert_array_equal(got.x, expected.x)
+        np.testing.assert_array_equal(got.y, expected.y)
+
+
+@pytest.mark.parametrize("read", READERS)
+def test_file_colon_tree_gives_one_tree(parts, read):
+    folder, whole = parts
+    d = data.Description.tutorial()
+    got = read([f"{folder}/part*.root:sgn", f"{folder}/part1.root:bkg"], d)
+    expected = data.read_uproot(whole, d)
+    keep = np.r_[0:90, 90 + 10:90 + 60]  # background from part 1 only: entries 10 … 59
+    np.testing.assert_array_equal(got.x, expected.x[keep])
+    with pytest.raises(ValueError, match="tree 'jets' is not one of the trees to read"):
+        read(f"{folder}/part0.root:jets", d)
+    with pytest.raises(ValueError, match="no file gives tree 'bkg'"):
+        read(f"{folder}/part0.root:sgn", d)
+
+
+@pytest.mark.parametrize("read", READERS)
+def test_glob_matching_nothing_and_bad_file_are_named(parts, read, tmp_path):
+    folder, _ = parts
+    d = data.Description.tutorial()
+    with pytest.raises(ValueError, match=r"no file matches '.*nothing\*\.root'"):
+        read(str(folder / "nothing*.root"), d)
+    bad = tmp_path / "bad.root"
+    bad.write_bytes(b"not a ROOT file")
+    with pytest.raises((ValueError, OSError), match="bad.root"):
+        read([str(folder / "part0.root"), str(bad)], d)
+    with pytest.raises(FileNotFoundError, match="missing.root"):
+        read([str(folder / "part0.root"), str(tmp_path / "missing.root")], d)
+
+
+@pytest.mark.parametrize("read", READERS)
+def test_branch_type_changing_between_files_is_named(parts, read, tmp_path):
+    folder, _ = parts
+    other = str(tmp_path / "double.root")
+    with uproot.recreate(other) as f:
+        f.mktree("t", {"seq": (np.float64, (6,))})
+        f["t"].extend({"seq": np.ones((2, 6))})
+    single = str(tmp_path / "float.root")
+    with uproot.recreate(single) as f:
+        f.mktree("t", {"seq": (np.float32, (6,))})
+        f["t"].extend({"seq": np.ones((2, 6), np.float32)})
+    d = data.Description(trees=["t"], tree_labels=[0], time_steps=2, input_size=3, array_branch="seq")
+    with pytest.raises(ValueError, match=r"double.root.*branch 'seq' has type .*, but .* in the files before"):
+        read([single, other], d)

@@ -21,13 +21,12 @@ SMALL = ("InputLayout=10|30:Layout=LSTM|6|30|10|0|1,RESHAPE|FLAT,DENSE|8|TANH,LI
 
 @pytest.fixture(scope="module")
 def splits(tutorial_file):
-    x, y, w = data.read_uproot(tutorial_file, data.Description.tutorial())
-    return data.split(x, y, w, seed=1)
+    return data.split(data.read_uproot(tutorial_file, data.Description.tutorial()), seed=1)
 
 
 def fit(splits, options=SMALL, **kwargs):
     net = Net(options, **kwargs)
-    (x, y, w), (xv, yv, wv) = splits["train"], splits["valid"]
+    (x, y, w, _), (xv, yv, wv, _) = splits["train"], splits["valid"]
     net.fit(x, y, w, x_valid=xv, y_valid=yv, w_valid=wv)
     return net
 
@@ -35,7 +34,7 @@ def fit(splits, options=SMALL, **kwargs):
 def test_training_lowers_the_loss_and_prints_a_line_per_epoch(splits, capfd):
     net = Net(SMALL)
     before = net.loss(*splits["valid"])
-    (x, y, w), (xv, yv, wv) = splits["train"], splits["valid"]
+    (x, y, w, _), (xv, yv, wv, _) = splits["train"], splits["valid"]
     history = net.fit(x, y, w, x_valid=xv, y_valid=yv, w_valid=wv)
     out = capfd.readouterr().out
     assert [h["epoch"] for h in history] == [1, 2, 3, 4]
@@ -110,7 +109,7 @@ def test_load_errors(tmp_path, tutorial_file):
 
 def test_bad_training_input(splits):
     net = Net(SMALL)
-    (x, y, w), (xv, yv, _) = splits["train"], splits["valid"]
+    (x, y, w, _), (xv, yv, _, _) = splits["train"], splits["valid"]
     x = x.copy()
     x[3, 2, 1] = np.inf
     with pytest.raises(ValueError, match="an input value of sample 3 is inf"):
@@ -154,7 +153,7 @@ def test_macros_train_in_cpp(tmp_path):
     trained = run(f'macros/train_lstm.C("{path}", "{model}")')
     assert trained.returncode == 0 and "test: ROC AUC" in trained.stdout, trained.stdout + trained.stderr
     # the macro's model loads in Python
-    x, y, w = data.read_root(path, data.Description.tutorial())
+    x, y, w, _ = data.read_root(path, data.Description.tutorial())
     assert Net.load(model).predict(x).shape == (300, 1)
     failed = run(f'macros/train_lstm.C("{tmp_path}/missing.root", "{model}")')
     assert "cannot open ROOT file" in failed.stdout + failed.stderr
@@ -201,9 +200,9 @@ def test_dropout_gradients_are_exact(rng):
 
 
 def test_dropout_trains_reproducibly_and_leaves_predictions_alone(tutorial_file):
-    x, y, w = data.read_root(tutorial_file, data.Description.tutorial())
+    x, y, w, _ = data.read_root(tutorial_file, data.Description.tutorial())
     x = x[:, :4, :2].copy()
-    parts = data.split(x, y, w, seed=1)
+    parts = data.split(data.Samples(x, y, w), seed=1)
     trained = []
     for options in (DROP_NET, DROP_NET, DROP_NET.replace("DropConfig=0.3+0+0.5+0", "DropConfig=0.0")):
         net = Net(options, dtype=np.float64)

@@ -21,6 +21,9 @@
 #pragma link C++ function tmva_lstm::ParseBookingOptions;
 #pragma link C++ function tmva_lstm::ReadModelOptions;
 #pragma link C++ function tmva_lstm::MakeTutorialData;
+#pragma link C++ function tmva_lstm::MakeTrackData;
+#pragma link C++ function tmva_lstm::SplitFileSpec;
+#pragma link C++ function tmva_lstm::ExpandFilePattern;
 #pragma link C++ function tmva_lstm::RocCurve;
 #pragma link C++ function tmva_lstm::Accuracy;
 #pragma link C++ function tmva_lstm::SplitIndices;
@@ -37,6 +40,19 @@
 #pragma link C++ class std::vector<tmva_lstm::TEpochRecord>-;
 #pragma link C++ class tmva_lstm::TTreeDataDescription-;
 #pragma link C++ class tmva_lstm::TSequenceTreeReader-;
+// ROOT ships std::vector<std::vector<T>> for float and double only; the tree reader reads (and
+// users write) the integer and bool ones too, which need a compiled collection proxy.
+#pragma link C++ class std::vector<std::vector<char> >+;
+#pragma link C++ class std::vector<std::vector<unsigned char> >+;
+#pragma link C++ class std::vector<std::vector<short> >+;
+#pragma link C++ class std::vector<std::vector<unsigned short> >+;
+#pragma link C++ class std::vector<std::vector<int> >+;
+#pragma link C++ class std::vector<std::vector<unsigned int> >+;
+#pragma link C++ class std::vector<std::vector<long> >+;
+#pragma link C++ class std::vector<std::vector<unsigned long> >+;
+#pragma link C++ class std::vector<std::vector<long long> >+;
+#pragma link C++ class std::vector<std::vector<unsigned long long> >+;
+#pragma link C++ class std::vector<std::vector<bool> >+;
 
 #pragma link C++ class tmva_lstm::TMatrixView<float>-;
 #pragma link C++ class tmva_lstm::TMatrixView<double>-;

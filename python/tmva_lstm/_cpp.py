@@ -17,9 +17,6 @@ INCLUDE_DIR = os.path.join(_HERE, "include")
 
 if not os.path.exists(LIBRARY):
     raise ImportError(f"tmva_lstm: compiled library not found at {LIBRARY}; reinstall with pip install .")
-# OpenBLAS workers spin for ~2^28 cycles after each threaded GEMM by default, on the core the
-# layer's batch slices need next; let them sleep almost at once (read when OpenBLAS loads).
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 ROOT.gInterpreter.AddIncludePath(INCLUDE_DIR)
 if ROOT.gSystem.Load(LIBRARY) < 0:
     raise ImportError(f"tmva_lstm: ROOT could not load {LIBRARY}")

@@ -139,7 +139,7 @@ def evaluate_command(args):
                              valid_fraction=net.spec.validationFraction)
         parts = {args.split: splits[args.split]}
     print(f"tmva-lstm: {args.model} ({net.layout}) on {args.file}")
-    print(format_metrics({name: evaluate(net, *arrays) for name, arrays in parts.items()}))
+    print(format_metrics({name: evaluate(net, samples) for name, samples in parts.items()}))
     return 0
 
 

@@ -1,22 +1,47 @@
-"""Sequence data in ROOT files: the tutorial data set, two readers that give identical arrays
-(uproot, and ROOT's TTreeReader through the C++ library), and a seeded split.
+"""Sequence data in ROOT files: the tutorial and b-jet data sets, two readers that give identical
+arrays (uproot, and ROOT's TTreeReader through the C++ library), and a seeded split.
 
-A sample is one tree entry: x (T, D) float32, a target y, a weight w. Both readers stream in
-chunks of entries (iterate_*); read_* concatenates the chunks.
+A sample is one tree entry: x (T, D) float32, a target y, a weight w, and, for jagged object
+collections, its length (the number of objects kept). Both readers read every numeric branch
+type (float, double, the integer types, bool) in every layout (scalar, fixed array of any
+dimension, counted array, std::vector, std::vector<std::vector>) converted to float32, or refuse
+it naming the tree, the branch and its type. Files: a path, a glob, `path:tree` (that file gives
+only that tree), or a list of these. Both readers stream in chunks of entries (iterate_*);
+read_* concatenates the chunks.
 """
 
+import glob
 import os
+import re
 from dataclasses import dataclass, field
+from typing import NamedTuple, Optional
 
 import numpy as np
 
 from . import _cpp
 
 
+class Samples(NamedTuple):
+    """x (n, T, D) float32, y (n,), w (n,); lengths (n,) int64 for object collections, else None."""
+
+    x: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+    lengths: Optional[np.ndarray] = None
+
+
 @dataclass
 class Description:
-    """Where the samples are: trees, one branch per time step (or one array branch of T·D values),
-    the class per tree (or a label branch), an optional weight branch."""
+    """Where the samples are: trees (dir/tree in folders), the class per tree (or a label branch),
+    an optional weight branch, and one of three input layouts:
+    - step_branches: one branch per time step, input_size values each;
+    - array_branch: one branch of time_steps · input_size values;
+    - object_branches: one branch per object feature, one value per object (std::vector or a
+      counted array), the same count within an entry. The objects are ordered by sort_by
+      (|value| with sort_abs; largest first unless sort_descending is False; stable), the first
+      time_steps kept and padded; the sample's length is its object count, at most time_steps.
+      input_size is the number of object branches. Per-event values cannot enter the sequence:
+      a branch with one value per entry among object_branches is refused."""
 
     trees: list
     time_steps: int
@@ -24,19 +49,49 @@ class Description:
     tree_labels: list = field(default_factory=list)
     step_branches: list = field(default_factory=list)
     array_branch: str = ""
+    object_branches: list = field(default_factory=list)
+    sort_by: str = ""
+    sort_abs: bool = False
+    sort_descending: bool = True
     label_branch: str = ""
     weight_branch: str = ""
 
     @classmethod
     def tutorial(cls, time_steps=10, input_size=30):
         """TMVA's RNN tutorial: trees sgn (class 1) and bkg (class 0), branches vars_time<t>."""
-        return cls(trees=["sgn", "bkg"], tree_labels=[1, 0], time_steps=time_steps, input_size=input_size,
-                   step_branches=[f"vars_time{t}" for t in range(time_steps)])
+        return cls._from_cpp(_cpp.ns.TTreeDataDescription.Tutorial(time_steps, input_size))
+
+    @classmethod
+    def objects(cls, trees, branches, max_length, *, sort_by="", sort_abs=False, sort_descending=True, **kwargs):
+        """Jagged object collections: branches (one per feature), the first max_length objects."""
+        return cls(trees=list(trees), time_steps=int(max_length), input_size=len(branches),
+                   object_branches=list(branches), sort_by=sort_by, sort_abs=sort_abs,
+                   sort_descending=sort_descending, **kwargs)
+
+    @classmethod
+    def tracks(cls, max_tracks=15):
+        """The b-jet toy (make_track_data): trees bjets (1) and ljets (0), tracks sorted by |d0sig|."""
+        return cls._from_cpp(_cpp.ns.TTreeDataDescription.Tracks(max_tracks))
+
+    @property
+    def has_lengths(self):
+        return bool(self.object_branches)
+
+    @classmethod
+    def _from_cpp(cls, d):
+        return cls(trees=[str(t) for t in d.trees], tree_labels=[float(v) for v in d.treeLabels],
+                   time_steps=int(d.timeSteps), input_size=int(d.inputSize),
+                   step_branches=[str(b) for b in d.stepBranches], array_branch=str(d.arrayBranch),
+                   object_branches=[str(b) for b in d.objectBranches], sort_by=str(d.sortBy),
+                   sort_abs=bool(d.sortAbs), sort_descending=bool(d.sortDescending),
+                   label_branch=str(d.labelBranch), weight_branch=str(d.weightBranch))
 
     def to_cpp(self):
         d = _cpp.ns.TTreeDataDescription()
         d.trees, d.treeLabels = list(self.trees), [float(v) for v in self.tree_labels]
         d.stepBranches, d.arrayBranch = list(self.step_branches), self.array_branch
+        d.objectBranches, d.sortBy = list(self.object_branches), self.sort_by
+        d.sortAbs, d.sortDescending = bool(self.sort_abs), bool(self.sort_descending)
         d.labelBranch, d.weightBranch = self.label_branch, self.weight_branch
         d.timeSteps, d.inputSize = int(self.time_steps), int(self.input_size)
         return d
@@ -50,29 +105,53 @@ def make_tutorial_data(path, n_signal=2000, n_background=2000, seed=1, time_step
               int(time_steps), int(input_size))
 
 
-def _check_file(path):
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"ROOT file '{path}' does not exist")
+def make_track_data(path, n_b=5000, n_light=5000, seed=1):
+    """Write the b-jet toy (tmva_lstm/TrackData.h, as macros/make_tracks.C): trees bjets and ljets,
+    a Poisson number of tracks per jet, the track features as std::vector<float> branches."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    _cpp.call(_cpp.ns.MakeTrackData, str(path), int(n_b), int(n_light), int(seed))
+
+
+def files(spec):
+    """[(path, tree or None)] for a path, a glob, `path:tree`, or a list of these; globs expanded
+    and sorted (tmva_lstm::SplitFileSpec and ExpandFilePattern, as the C++ reader expands them)."""
+    specs = [spec] if isinstance(spec, (str, os.PathLike)) else list(spec)
+    if not specs:
+        raise ValueError("no files given")
+    out = []
+    for s in specs:
+        pair = _cpp.ns.SplitFileSpec(str(s))
+        path, tree = str(pair.first), str(pair.second) or None
+        if not glob.has_magic(path) and "://" not in path and not os.path.isfile(path):
+            raise FileNotFoundError(f"ROOT file '{path}' does not exist")
+        out += [(str(f), tree) for f in _cpp.call(_cpp.ns.ExpandFilePattern, path)]
+    return out
+
+
+def _file_specs(spec):
+    return [path if tree is None else f"{path}:{tree}" for path, tree in files(spec)]
 
 
 # -- ROOT (TTreeReader, in the C++ library) -------------------------------------------------------
 def iterate_root(path, description, step_size=100_000):
-    """Chunks (x (n, T, D), y (n,), w (n,)) of at most step_size entries, tree after tree."""
-    _check_file(path)
-    reader = _cpp.call(_cpp.ns.TSequenceTreeReader, str(path), description.to_cpp())
+    """Chunks Samples(x, y, w, lengths) of at most step_size entries, tree after tree, each tree
+    chained over the files."""
+    reader = _cpp.call(_cpp.ns.TSequenceTreeReader, _file_specs(path), description.to_cpp())
     T, D = description.time_steps, description.input_size
     for tree in range(reader.GetNTrees()):
         for first in range(0, reader.GetEntries(tree), step_size):
             chunk = _cpp.ns.TDataSet["float"](T * D, 1)
             _cpp.call(reader.Read["float"], tree, first, step_size, chunk)
             n = chunk.GetNSamples()
-            x = np.array(_view(chunk.x.data(), n * T * D), dtype=np.float32).reshape(n, T, D)
-            yield x, np.array(_view(chunk.y.data(), n), np.float32), np.array(_view(chunk.w.data(), n), np.float32)
+            x = _copy(chunk.x, n * T * D).reshape(n, T, D)
+            lengths = _copy(chunk.lengths, n).astype(np.int64) if description.has_lengths else None
+            yield Samples(x, _copy(chunk.y, n), _copy(chunk.w, n), lengths)
 
 
-def _view(pointer, n):
+def _copy(vector, n):
+    pointer = vector.data()
     pointer.reshape((n,))
-    return pointer
+    return np.array(pointer, dtype=np.float32)
 
 
 def read_root(path, description):
@@ -80,48 +159,165 @@ def read_root(path, description):
 
 
 # -- uproot ---------------------------------------------------------------------------------------
-def iterate_uproot(path, description, step_size=100_000):
-    """The same chunks as iterate_root, read with uproot (no ROOT needed)."""
+_NUMERIC = {"bool", "int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t", "int64_t", "uint64_t",
+            "float", "double", "Double32_t", "Float16_t"}
+
+
+def _layout(typename):
+    """(element type, layout) of an uproot branch type name, the layouts of TreeColumn.h's
+    EColumnLayout; None for a non-numeric type."""
+    depth, t = 0, typename.replace(" ", "")
+    while t.startswith("std::vector<") and t.endswith(">"):
+        depth, t = depth + 1, t[len("std::vector<"):-1]
+    dims = re.findall(r"\[(\d*)\]", t)
+    element = re.sub(r"\[\d*\]", "", t)
+    if element not in _NUMERIC or depth > 2 or (depth and dims):
+        return None
+    if depth:
+        return element, ("vector", "nested vector")[depth - 1]
+    if not dims:
+        return element, "scalar"
+    return element, "counted array" if "" in dims else "fixed array"
+
+
+def _flat(a):
+    """(values, counts per entry) of one branch's awkward array: values row-major within an entry."""
     import awkward as ak
+
+    if a.ndim == 1:
+        return np.asarray(ak.to_numpy(a)), np.ones(len(a), np.int64)
+    while a.ndim > 2:
+        a = ak.flatten(a, axis=2)
+    return np.asarray(ak.to_numpy(ak.flatten(a, axis=1))), np.asarray(ak.num(a, axis=1), np.int64)
+
+
+def _check_tree(f, path, name, description, types):
+    """The uproot twin of TSequenceTreeReader::CheckTree: the tree, every branch, each of a layout
+    its role allows and of the type the first file had."""
     import uproot
 
-    _check_file(path)
-    T, D = description.time_steps, description.input_size
-    with uproot.open(path) as f:
-        for k, name in enumerate(description.trees):
-            if name not in f:
-                raise ValueError(f"ROOT file '{path}' has no tree '{name}'")
-            tree = f[name]
-            if not isinstance(tree, uproot.TTree):
-                raise ValueError(f"'{name}' in ROOT file '{path}' is a {tree.classname}, not a TTree")
-            steps = list(description.step_branches) or [description.array_branch]
-            width = D if description.step_branches else T * D
-            scalars = [b for b in (description.label_branch, description.weight_branch) if b]
-            for b in steps + scalars:
-                if b not in tree:
-                    raise ValueError(f"tree '{name}' in '{path}' has no branch '{b}'")
-            start = 0
-            for arrays in tree.iterate(steps + scalars, step_size=step_size, library="ak"):
-                n = len(arrays)
-                parts = []
-                for b in steps:
-                    counts = np.asarray(ak.num(arrays[b], axis=1))
-                    bad = np.flatnonzero(counts != width)
-                    if bad.size:
-                        raise ValueError(f"tree '{name}' entry {start + bad[0]} branch '{b}': {counts[bad[0]]} values, "
-                                         f"expected {width}")
-                    parts.append(np.asarray(ak.flatten(arrays[b]), dtype=np.float32).reshape(n, width))
-                x = np.concatenate(parts, axis=1).reshape(n, T, D)
-                y = (np.asarray(arrays[description.label_branch], np.float32) if description.label_branch
-                     else np.full(n, description.tree_labels[k], np.float32))
-                w = (np.asarray(arrays[description.weight_branch], np.float32) if description.weight_branch
-                     else np.ones(n, np.float32))
-                for what, a in (("an input value", x), ("a target value", y), ("the weight", w)):
-                    bad = np.flatnonzero(~np.isfinite(a.reshape(n, -1)).all(axis=1))
-                    if bad.size:
-                        raise ValueError(f"tree '{name}' entry {start + bad[0]}: {what} is NaN or inf")
-                start += n
-                yield x, y, w
+    if name not in f:
+        raise ValueError(f"ROOT file '{path}' has no tree '{name}'")
+    tree = f[name]
+    if not isinstance(tree, uproot.TTree):
+        raise ValueError(f"'{name}' in ROOT file '{path}' is a {tree.classname}, not a TTree")
+    inputs = _input_branches(description)
+    for b in _branches(description):
+        if b not in tree:
+            raise ValueError(f"tree '{name}' has no branch '{b}' (in '{path}')")
+        typename = tree[b].typename
+        layout = _layout(typename)
+        if layout is None:
+            raise ValueError(f"tree '{name}' branch '{b}' has type {typename}: not a number (the reader takes "
+                             f"numbers, their arrays, std::vector and std::vector<std::vector> of them) (in '{path}')")
+        where = f"tree '{name}' in '{path}' branch '{b}' has type {typename}"
+        if description.has_lengths and (b in inputs or b == description.sort_by) and \
+                layout[1] not in ("vector", "counted array"):
+            raise ValueError(f"{where}: object branches need one value per object (std::vector<T> or a counted "
+                             "array x[n]); per-event values cannot enter a sequence of objects")
+        if b in (description.label_branch, description.weight_branch) and layout[1] != "scalar":
+            raise ValueError(f"{where}: a label or weight branch holds one number per entry")
+        if types.setdefault(b, typename) != typename:
+            raise ValueError(f"{where}, but {types[b]} in the files before")
+    return tree
+
+
+def _input_branches(d):
+    return [d.array_branch] if d.array_branch else list(d.object_branches or d.step_branches)
+
+
+def _branches(d):
+    out = _input_branches(d)
+    for b in (d.label_branch, d.weight_branch, d.sort_by):
+        if b and b not in out:
+            out.append(b)
+    return out
+
+
+def iterate_uproot(path, description, step_size=100_000):
+    """The same samples as iterate_root, read with uproot."""
+    import uproot
+
+    sources = files(path)
+    d = description
+    for p, only in sources:
+        if only is not None and only not in d.trees:
+            raise ValueError(f"'{p}:{only}': tree '{only}' is not one of the trees to read ({', '.join(d.trees)})")
+    for k, name in enumerate(d.trees):
+        mine = [p for p, only in sources if only is None or only == name]
+        if not mine:
+            raise ValueError(f"no file gives tree '{name}'")
+        types, start = {}, 0
+        for p in mine:
+            with uproot.open(p) as f:
+                _check_tree(f, p, name, d, types)
+        for p in mine:
+            with uproot.open(p) as f:
+                for arrays in f[name].iterate(_branches(d), step_size=step_size, library="ak"):
+                    n = len(arrays)
+                    yield _samples(arrays, n, k, name, start, d)
+                    start += n
+
+
+def _samples(arrays, n, k, name, start, d):
+    T, D = d.time_steps, d.input_size
+    columns = {b: _flat(arrays[b]) for b in _branches(d)}
+    inputs = _input_branches(d)
+    lengths = None
+    if d.has_lengths:
+        x, lengths = _objects(columns, inputs, n, name, start, d)
+    else:
+        width = D if d.step_branches else T * D
+        parts = []
+        for b in inputs:
+            values, counts = columns[b]
+            bad = np.flatnonzero(counts != width)
+            if bad.size:
+                raise ValueError(f"tree '{name}' entry {start + bad[0]} branch '{b}': {counts[bad[0]]} values, "
+                                 f"expected {width}")
+            parts.append(values.astype(np.float32).reshape(n, width))
+        x = np.concatenate(parts, axis=1).reshape(n, T, D)
+    y = (columns[d.label_branch][0].astype(np.float32) if d.label_branch
+         else np.full(n, d.tree_labels[k], np.float32))
+    w = columns[d.weight_branch][0].astype(np.float32) if d.weight_branch else np.ones(n, np.float32)
+    for what, a in (("an input value", x), ("a target value", y), ("the weight", w)):
+        bad = np.flatnonzero(~np.isfinite(a.reshape(n, -1)).all(axis=1))
+        if bad.size:
+            raise ValueError(f"tree '{name}' entry {start + bad[0]}: {what} is NaN or inf")
+    bad = np.flatnonzero(w < 0)
+    if bad.size:
+        raise ValueError(f"tree '{name}' entry {start + bad[0]}: the weight is negative")
+    return Samples(x, y, w, lengths)
+
+
+def _objects(columns, inputs, n, name, start, d):
+    """TSequenceTreeReader::ReadObjects for a chunk: sort within each entry (stable), keep the
+    first T, pad."""
+    T = d.time_steps
+    counts = columns[inputs[0]][1]
+    for b in inputs + ([d.sort_by] if d.sort_by else []):
+        bad = np.flatnonzero(columns[b][1] != counts)
+        if bad.size:
+            e = bad[0]
+            raise ValueError(f"tree '{name}' entry {start + e} branch '{b}': {columns[b][1][e]} objects, but "
+                             f"{counts[e]} in '{inputs[0]}'")
+    entry = np.repeat(np.arange(n), counts)
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    position = np.arange(len(entry)) - offsets[entry]
+    order = np.arange(len(entry))
+    if d.sort_by:
+        key = columns[d.sort_by][0].astype(np.float64)
+        bad = np.flatnonzero(np.isnan(key))
+        if bad.size:
+            raise ValueError(f"tree '{name}' entry {start + entry[bad[0]]} branch '{d.sort_by}': object "
+                             f"{position[bad[0]]} has a NaN sort key")
+        key = np.abs(key) if d.sort_abs else key
+        order = np.lexsort((-key if d.sort_descending else key, entry))
+    keep = position < T  # position in the sorted order: entries stay in place, so offsets hold
+    x = np.zeros((n, T, d.input_size), np.float32)
+    for f, b in enumerate(inputs):
+        x[entry[keep], position[keep], f] = columns[b][0][order][keep].astype(np.float32)
+    return x, np.minimum(counts, T)
 
 
 def read_uproot(path, description):
@@ -129,24 +325,24 @@ def read_uproot(path, description):
 
 
 def _concat(chunks, description):
-    xs, ys, ws = [], [], []
-    for x, y, w in chunks:
-        xs.append(x), ys.append(y), ws.append(w)
-    if not xs or sum(len(y) for y in ys) == 0:
+    chunks = list(chunks)
+    if sum(len(c.y) for c in chunks) == 0:
         raise ValueError(f"no entries in the trees {', '.join(description.trees)}")
-    return np.concatenate(xs), np.concatenate(ys), np.concatenate(ws)
+    lengths = np.concatenate([c.lengths for c in chunks]) if description.has_lengths else None
+    return Samples(*(np.concatenate([getattr(c, a) for c in chunks]) for a in ("x", "y", "w")), lengths)
 
 
 READERS = {"root": read_root, "uproot": read_uproot}
 
 
-def split(x, y, w, *, test_fraction=0.2, valid_fraction=0.2, seed=1):
+def split(samples, *, test_fraction=0.2, valid_fraction=0.2, seed=1):
     """Shuffle with the seed, then test = test_fraction of all, validation = valid_fraction of the
     rest, training = what remains (tmva_lstm::SplitIndices, as the macros split).
-    Returns {"train"|"valid"|"test": (x, y, w)}."""
-    parts = _cpp.call(_cpp.ns.SplitIndices, len(y), float(test_fraction), float(valid_fraction), int(seed))
+    Returns {"train"|"valid"|"test": Samples}."""
+    samples = Samples(*samples)
+    parts = _cpp.call(_cpp.ns.SplitIndices, len(samples.y), float(test_fraction), float(valid_fraction), int(seed))
     out = {}
     for name in ("train", "valid", "test"):
         idx = np.array(getattr(parts, name), dtype=np.int64)
-        out[name] = (x[idx], y[idx], w[idx])
+        out[name] = Samples(*(None if a is None else a[idx] for a in samples))
     return out

@@ -20,19 +20,17 @@ def main(path="data/time_data_t10_d30.root"):
         data.make_tutorial_data(path, n_signal=2000, n_background=2000, seed=1)
 
     # Samples from the trees sgn/bkg with ROOT's TTreeReader (data.read_uproot gives the same arrays).
-    x, y, w = data.read_root(path, data.Description.tutorial())
-    parts = data.split(x, y, w, seed=1)
+    samples = data.read_root(path, data.Description.tutorial())
+    parts = data.split(samples, seed=1)
 
     net = Net("InputLayout=10|30:Layout=LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,LINEAR"
               ":ErrorStrategy=CROSSENTROPY:RandomSeed=1"
               ":TrainingStrategy=LearningRate=1e-3,Optimizer=ADAM,BatchSize=100,MaxEpochs=10,ConvergenceSteps=5")
-    xt, yt, wt = parts["train"]
-    xv, yv, wv = parts["valid"]
-    net.fit(xt, yt, wt, x_valid=xv, y_valid=yv, w_valid=wv)
+    train, valid, test = parts["train"], parts["valid"], parts["test"]
+    net.fit(train.x, train.y, train.w, x_valid=valid.x, y_valid=valid.y, w_valid=valid.w)
 
-    x_test, y_test, _ = parts["test"]
-    p = net.predict(x_test)[:, 0]
-    print(f"test ROC AUC {metrics.roc_auc(y_test, p):.4f}")
+    p = net.predict(test.x)[:, 0]
+    print(f"test ROC AUC {metrics.roc_auc(test.y, p):.4f}")
 
     # The C++ objects are right there: e.g. the LSTM layer's forget-gate input weights W_f.
     lstm = net._net.GetLayerAt(0)

@@ -97,7 +97,7 @@ class Net:
         return dataset
 
     # -- training and inference -----------------------------------------------------------------
-    def fit(self, x, y, w=None, *, x_valid, y_valid, w_valid=None, lengths=None, lengths_valid=None, seed=None,
+    def fit(self, x, y, w=None, lengths=None, *, x_valid, y_valid, w_valid=None, lengths_valid=None, seed=None,
             verbose=True):
         """Every TrainingStrategy phase in turn; one progress line per epoch when verbose.
         Returns the history: a list of dicts (phase, epoch, train_loss, valid_loss, seconds)."""

@@ -27,14 +27,28 @@ def tutorial_options(cell):
 
 
 def load_splits(path, description, *, reader="root", seed=1, valid_fraction=0.2, test_fraction=0.2):
-    x, y, w = data.READERS[reader](path, description)
-    return data.split(x, y, w, test_fraction=test_fraction, valid_fraction=valid_fraction, seed=seed)
+    samples = data.READERS[reader](path, description)
+    return data.split(samples, test_fraction=test_fraction, valid_fraction=valid_fraction, seed=seed)
 
 
-def evaluate(net, x, y, w):
-    probability = net.predict(x)[:, 0]
+def fit(net, splits, seed, verbose):
+    """Train on splits["train"], validate on splits["valid"]; returns the seconds it took."""
+    train, valid = splits["train"], splits["valid"]
+    start = time.perf_counter()
+    net.fit(train.x, train.y, train.w, x_valid=valid.x, y_valid=valid.y, w_valid=valid.w, lengths=train.lengths,
+            lengths_valid=valid.lengths, seed=seed, verbose=verbose)
+    return time.perf_counter() - start
+
+
+def scores(net, samples):
+    return net.predict(samples.x, lengths=samples.lengths)[:, 0]
+
+
+def evaluate(net, samples):
+    x, y, w, lengths = samples
+    probability = scores(net, samples)
     return {"roc_auc": metrics.roc_auc(y, probability, w), "accuracy": metrics.accuracy(y, probability, w),
-            "loss": net.loss(x, y, w), "samples": int(len(y))}
+            "loss": net.loss(x, y, w, lengths=lengths), "samples": int(len(y))}
 
 
 def format_metrics(results):
@@ -48,17 +62,13 @@ def train(path, description, options, *, out_dir, reader="root", seed=1, dtype=n
     """Train on `path`; writes model.root, loss.png, roc.png and metrics.json to out_dir."""
     net = Net(options, n_outputs=1, dtype=dtype)
     splits = load_splits(path, description, reader=reader, seed=seed, valid_fraction=net.spec.validationFraction)
-    x, y, w = splits["train"]
-    xv, yv, wv = splits["valid"]
-    start = time.perf_counter()
-    net.fit(x, y, w, x_valid=xv, y_valid=yv, w_valid=wv, seed=seed, verbose=verbose)
-    seconds = time.perf_counter() - start
-    results = {name: evaluate(net, *splits[name]) for name in ("train", "valid", "test")}
+    seconds = fit(net, splits, seed, verbose)
+    results = {name: evaluate(net, splits[name]) for name in ("train", "valid", "test")}
     os.makedirs(out_dir, exist_ok=True)
     net.save(os.path.join(out_dir, "model.root"))
     plots.loss_curves(net.history, os.path.join(out_dir, "loss.png"))
-    xt, yt, wt = splits["test"]
-    plots.roc({net.layout.split("|")[0]: metrics.roc_curve(yt, net.predict(xt)[:, 0], wt)},
+    test = splits["test"]
+    plots.roc({net.layout.split("|")[0]: metrics.roc_curve(test.y, scores(net, test), test.w)},
               os.path.join(out_dir, "roc.png"))
     with open(os.path.join(out_dir, "metrics.json"), "w") as f:
         json.dump({"file": str(path), "options": options, "seed": seed, "train_seconds": seconds,
@@ -78,15 +88,12 @@ def compare(path, description, *, out_dir, cells=TUTORIAL_CELLS, reader="root", 
         if splits is None:
             splits = load_splits(path, description, reader=reader, seed=seed,
                                  valid_fraction=net.spec.validationFraction)
-        (x, y, w), (xv, yv, wv) = splits["train"], splits["valid"]
         if verbose:
             print(f"--- {cell}: {net.layout}")
-        start = time.perf_counter()
-        net.fit(x, y, w, x_valid=xv, y_valid=yv, w_valid=wv, seed=seed, verbose=verbose)
-        seconds = time.perf_counter() - start
-        results[cell] = (evaluate(net, *splits["test"]), seconds)
-        xt, yt, wt = splits["test"]
-        curves[cell] = metrics.roc_curve(yt, net.predict(xt)[:, 0], wt)
+        seconds = fit(net, splits, seed, verbose)
+        test = splits["test"]
+        results[cell] = (evaluate(net, test), seconds)
+        curves[cell] = metrics.roc_curve(test.y, scores(net, test), test.w)
         net.save(os.path.join(out_dir, f"model_{cell}.root"))
     plots.roc(curves, os.path.join(out_dir, "roc_compare.png"))
     with open(os.path.join(out_dir, "metrics_compare.json"), "w") as f:
