@@ -1,16 +1,16 @@
 // A toy of b-jets against light jets, reproducible from a seed (needs ROOT): the second default
 // data set, for sequences of objects of varying number. Each jet has a Poisson number of tracks
-// (mean 6 in b-jets, 4 in light jets; 0 happens). Per track:
-//   trk_pt    transverse momentum [GeV], 1 + an exponential of mean 4 (b: mean 5, harder fragmentation)
+// (mean 5 in b-jets, 4.5 in light jets; 0 happens). Per track:
+//   trk_pt    transverse momentum [GeV], 1 + an exponential of mean 4 (b: mean 4.5, harder fragmentation)
 //   trk_eta   η − η_jet, Gaussian of width 0.1
 //   trk_dphi  φ − φ_jet, Gaussian of width 0.1
 //   trk_d0sig transverse impact-parameter significance d0/σ(d0)
 //   trk_z0sig longitudinal impact-parameter significance z0/σ(z0)
-// Prompt tracks (every light-jet track, and the b-jet tracks not from the B decay) have d0sig and
-// z0sig Gaussian of width 1. In a b-jet, min(ntrk, Poisson(3)) tracks come from the B decay: their
-// d0sig is lifetime-signed, positive with probability 0.9, of size 1 + an exponential of mean 4,
-// and their z0sig Gaussian of width 3. So b-jets differ in the largest |d0sig|, which is why the
-// tracks are sorted by it. Per jet also jet_pt (GeV, 20 + an exponential of mean 40) and jet_eta
+// Prompt tracks have d0sig and z0sig Gaussian of width 1. Displaced tracks have |d0sig| = 0.5 + an
+// exponential of mean 2.5 and z0sig Gaussian of width 2: in a b-jet, min(ntrk, Poisson(2)) tracks
+// come from the B decay, with d0sig lifetime-signed (positive with probability 0.8); in a light
+// jet each track is displaced with probability 0.05 (K_S, Λ, conversions), either sign. So b-jets
+// differ most in their largest |d0sig|, which is why the tracks are sorted by it. Per jet also jet_pt (GeV, 20 + an exponential of mean 40) and jet_eta
 // (uniform in ±2.5), the same distributions for both classes. Trees "bjets" and "ljets", the
 // track branches std::vector<float>, jet_pt and jet_eta float, ntrk int.
 #pragma once
@@ -54,18 +54,18 @@ inline void MakeTrackData(const std::string &path, size_t nB, size_t nLight, uin
          for (size_t jet = 0; jet < n; ++jet) {
             jetPt = float(20 + rng.Exp(40));
             jetEta = float(rng.Uniform(-2.5, 2.5));
-            ntrk = int(rng.Poisson(isB ? 6 : 4));
-            const int fromB = isB ? std::min(ntrk, int(rng.Poisson(3))) : 0;
+            ntrk = int(rng.Poisson(isB ? 5 : 4.5));
+            const int fromB = isB ? std::min(ntrk, int(rng.Poisson(2))) : 0;
             pt.clear(), eta.clear(), dphi.clear(), d0sig.clear(), z0sig.clear();
             for (int k = 0; k < ntrk; ++k) {
-               const bool displaced = k < fromB;
-               pt.push_back(float(1 + rng.Exp(isB ? 5 : 4)));
+               const bool displaced = isB ? k < fromB : rng.Uniform() < 0.05;
+               pt.push_back(float(1 + rng.Exp(isB ? 4.5 : 4)));
                eta.push_back(float(rng.Gaus(0, 0.1)));
                dphi.push_back(float(rng.Gaus(0, 0.1)));
                if (displaced) {
-                  const double sign = rng.Uniform() < 0.9 ? 1 : -1;
-                  d0sig.push_back(float(sign * (1 + rng.Exp(4))));
-                  z0sig.push_back(float(rng.Gaus(0, 3)));
+                  const double sign = rng.Uniform() < (isB ? 0.8 : 0.5) ? 1 : -1;
+                  d0sig.push_back(float(sign * (0.5 + rng.Exp(2.5))));
+                  z0sig.push_back(float(rng.Gaus(0, 2)));
                } else {
                   d0sig.push_back(float(rng.Gaus(0, 1)));
                   z0sig.push_back(float(rng.Gaus(0, 1)));

@@ -64,21 +64,28 @@ def gradcheck(args):
 def _description(args):
     from .data import Description
 
-    if args.array_branch:
-        steps = []
-    else:
-        steps = [args.step_branches.format(t=t) for t in range(args.time_steps)]
     labels = [] if args.label_branch else [float(v) for v in args.tree_labels]
     if not args.label_branch and len(labels) != len(args.trees):
         raise SystemExit(f"tmva-lstm: --tree-labels needs one class per tree ({len(args.trees)} trees)")
+    common = dict(tree_labels=labels, label_branch=args.label_branch or "", weight_branch=args.weight_branch or "")
+    if args.object_branches:
+        if args.array_branch:
+            raise SystemExit("tmva-lstm: give --object-branches or --array-branch, not both")
+        return Description.objects(args.trees, args.object_branches, args.max_length, sort_by=args.sort_by or "",
+                                   sort_abs=args.sort_abs, sort_descending=not args.sort_ascending, **common)
+    if args.sort_by or args.sort_abs or args.sort_ascending:
+        raise SystemExit("tmva-lstm: --sort-by, --sort-abs and --sort-ascending need --object-branches")
+    steps = [] if args.array_branch else [args.step_branches.format(t=t) for t in range(args.time_steps)]
     return Description(trees=args.trees, time_steps=args.time_steps, input_size=args.input_size,
-                       tree_labels=labels, step_branches=steps, array_branch=args.array_branch or "",
-                       label_branch=args.label_branch or "", weight_branch=args.weight_branch or "")
+                       step_branches=steps, array_branch=args.array_branch or "", **common)
 
 
-def _data_options(p, file_default=None):
-    p.add_argument("--file", default=file_default, required=file_default is None, help="ROOT file with the samples")
-    p.add_argument("--trees", nargs="+", default=["sgn", "bkg"], help="tree names (default: sgn bkg)")
+def _data_options(p, file_required=True):
+    p.add_argument("--file", action="append", required=file_required, metavar="FILE[:TREE]",
+                   help="ROOT file with the samples; repeat it, or give a glob ('data/*.root'); "
+                        "FILE:TREE reads only that tree from FILE")
+    p.add_argument("--trees", nargs="+", default=["sgn", "bkg"], help="tree names, dir/tree in folders "
+                   "(default: sgn bkg)")
     p.add_argument("--tree-labels", nargs="+", default=["1", "0"], help="class of each tree (default: 1 0)")
     p.add_argument("--label-branch", help="take the class from this branch instead of the tree")
     p.add_argument("--weight-branch", help="per-entry weights")
@@ -87,34 +94,64 @@ def _data_options(p, file_default=None):
     p.add_argument("--array-branch", help="one branch of T*D values instead of per-step branches")
     p.add_argument("--time-steps", type=int, default=10)
     p.add_argument("--input-size", type=int, default=30)
+    g = p.add_argument_group("jagged object collections (e.g. the tracks of a jet)")
+    g.add_argument("--object-branches", nargs="+", metavar="BRANCH",
+                   help="one branch per object feature (std::vector or x[n]), the same count per entry; "
+                        "the samples get lengths")
+    g.add_argument("--sort-by", metavar="BRANCH", help="order the objects by this per-object branch")
+    g.add_argument("--sort-abs", action="store_true", help="... by its absolute value")
+    g.add_argument("--sort-ascending", action="store_true", help="... smallest first (default: largest first)")
+    g.add_argument("--max-length", type=_int_at_least(1), default=15,
+                   help="keep the first N objects after sorting, pad to N (default: 15)")
     p.add_argument("--reader", choices=["root", "uproot"], default="root")
     p.add_argument("--seed", type=int, default=1, help="split, shuffling (default: 1)")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
 
 
-def _run_training(args, options, path):
+def _run_training(args, options, files, description=None):
+    from .data import expand
     from .workflow import format_metrics, train
 
-    print(f"tmva-lstm: training on {path}\n  booking: {options}")
-    net, results, seconds = train(path, _description(args), options, out_dir=args.out, reader=args.reader,
-                                  seed=args.seed, dtype=args.dtype)
+    print(f"tmva-lstm: training on {' '.join(expand(files))}\n  booking: {options}")
+    net, results, seconds = train(files, description or _description(args), options, out_dir=args.out,
+                                  reader=args.reader, seed=args.seed, dtype=args.dtype)
     print(f"  network: {net.layout}  ({len(net.history)} epochs, {seconds:.1f} s)")
     print(format_metrics(results))
     print(f"wrote {os.path.join(args.out, 'model.root')}, loss.png, roc.png, metrics.json")
     return 0
 
 
-def demo(args):
-    from .data import make_tutorial_data
-    from .workflow import TUTORIAL_OPTIONS, compare, format_comparison
+def _made_if_absent(files, default, make, what):
+    """The demo's files: `default` unless --file was given; one plain path that does not exist yet
+    is written by make(path)."""
+    import glob
 
-    if not os.path.exists(args.file):
-        print(f"tmva-lstm: making the tutorial data set {args.file} (2000 signal + 2000 background, seed {args.seed})")
-        make_tutorial_data(args.file, 2000, 2000, seed=args.seed)
+    files = files or [default]
+    if len(files) == 1 and not glob.has_magic(files[0]) and ":" not in files[0] and not os.path.exists(files[0]):
+        print(f"tmva-lstm: making {what} {files[0]}")
+        make(files[0])
+    return files
+
+
+def demo(args):
+    from .data import Description, make_track_data, make_tutorial_data
+    from .workflow import DEFAULT_DATA, TRACKS_DATA, TRACKS_OPTIONS, TUTORIAL_OPTIONS, compare, format_comparison
+
+    if args.task == "tracks":
+        if args.compare:
+            raise SystemExit("tmva-lstm demo: --compare is for --task tutorial")
+        files = _made_if_absent(args.file, TRACKS_DATA, lambda p: make_track_data(p, 5000, 5000, seed=args.seed),
+                                f"the b-jet toy (5000 b-jets + 5000 light jets, seed {args.seed})")
+        description = Description.tracks(args.max_length)
+        options = TRACKS_OPTIONS.replace("InputLayout=15|", f"InputLayout={args.max_length}|").replace(
+            "LSTM|16|5|15|", f"LSTM|16|5|{args.max_length}|")
+        return _run_training(args, options, files, description)
+    files = _made_if_absent(args.file, DEFAULT_DATA, lambda p: make_tutorial_data(p, 2000, 2000, seed=args.seed),
+                            f"the tutorial data set (2000 signal + 2000 background, seed {args.seed})")
     if not args.compare:
-        return _run_training(args, TUTORIAL_OPTIONS, args.file)
-    print(f"tmva-lstm: the TMVA RNN tutorial's RNN, LSTM and GRU networks on {args.file}")
-    results = compare(args.file, _description(args), out_dir=args.out, reader=args.reader, seed=args.seed,
+        return _run_training(args, TUTORIAL_OPTIONS, files)
+    print(f"tmva-lstm: the TMVA RNN tutorial's RNN, LSTM and GRU networks on {' '.join(files)}")
+    results = compare(files, _description(args), out_dir=args.out, reader=args.reader, seed=args.seed,
                       dtype=args.dtype)
     print("test split:")
     print(format_comparison(results))
@@ -138,7 +175,7 @@ def evaluate_command(args):
         splits = load_splits(args.file, _description(args), reader=args.reader, seed=args.seed,
                              valid_fraction=net.spec.validationFraction)
         parts = {args.split: splits[args.split]}
-    print(f"tmva-lstm: {args.model} ({net.layout}) on {args.file}")
+    print(f"tmva-lstm: {args.model} ({net.layout}) on {' '.join(args.file)}")
     print(format_metrics({name: evaluate(net, samples) for name, samples in parts.items()}))
     return 0
 
@@ -175,10 +212,15 @@ def main(argv=None):
     p.add_argument("--tolerance", type=float, help="default: 1e-10 for float64, 1e-4 for float32")
     p.set_defaults(run=gradcheck)
 
-    from .workflow import DEFAULT_DATA, TUTORIAL_OPTIONS
+    from .workflow import TUTORIAL_OPTIONS
 
-    p = commands.add_parser("demo", help="the TMVA RNN tutorial: make data if absent, train, evaluate, save")
-    _data_options(p, file_default=DEFAULT_DATA)
+    p = commands.add_parser("demo", help="the TMVA RNN tutorial (or the b-jet tracks): make data if absent, train, "
+                            "evaluate, save")
+    _data_options(p, file_required=False)
+    p.add_argument("--task", choices=["tutorial", "tracks"], default="tutorial",
+                   help="tutorial: TMVA's RNN tutorial on data/time_data_t10_d30.root; tracks: an LSTM over the "
+                        "tracks of b-jets and light jets (data/tracks.root), sorted by |d0 significance|, "
+                        "with lengths (default: tutorial)")
     p.add_argument("--out", default="out", help="model, plots and metrics go here (default: out)")
     p.add_argument("--compare", action="store_true",
                    help="train the tutorial's RNN, LSTM and GRU networks; one ROC plot and a table of AUCs")

@@ -128,7 +128,8 @@ def files(spec):
     return out
 
 
-def _file_specs(spec):
+def expand(spec):
+    """The file specs with globs expanded: what the readers read, in order."""
     return [path if tree is None else f"{path}:{tree}" for path, tree in files(spec)]
 
 
@@ -136,7 +137,7 @@ def _file_specs(spec):
 def iterate_root(path, description, step_size=100_000):
     """Chunks Samples(x, y, w, lengths) of at most step_size entries, tree after tree, each tree
     chained over the files."""
-    reader = _cpp.call(_cpp.ns.TSequenceTreeReader, _file_specs(path), description.to_cpp())
+    reader = _cpp.call(_cpp.ns.TSequenceTreeReader, expand(path), description.to_cpp())
     T, D = description.time_steps, description.input_size
     for tree in range(reader.GetNTrees()):
         for first in range(0, reader.GetEntries(tree), step_size):

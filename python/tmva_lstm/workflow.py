@@ -17,6 +17,14 @@ TUTORIAL_OPTIONS = ("!H:V:ErrorStrategy=CROSSENTROPY:VarTransform=None:WeightIni
                     ":TrainingStrategy=LearningRate=1e-3,Optimizer=ADAM,BatchSize=100,MaxEpochs=20,"
                     "ConvergenceSteps=10")
 DEFAULT_DATA = os.path.join("data", "time_data_t10_d30.root")
+# An LSTM over the tracks of a jet (data.Description.tracks: 5 features, the 15 tracks of largest
+# |d0 significance|, padded, with lengths); the output is each jet's state after its last track.
+TRACKS_OPTIONS = ("!H:V:ErrorStrategy=CROSSENTROPY:VarTransform=None:WeightInitialization=XAVIERUNIFORM"
+                  ":RandomSeed=1:ValidationSize=20%:InputLayout=15|5"
+                  ":Layout=LSTM|16|5|15|0|0,DENSE|32|TANH,LINEAR"
+                  ":TrainingStrategy=LearningRate=1e-3,Optimizer=ADAM,BatchSize=100,MaxEpochs=20,"
+                  "ConvergenceSteps=10")
+TRACKS_DATA = os.path.join("data", "tracks.root")
 # TMVA_RNN_Classification.C books these three side by side (its use_type 3).
 TUTORIAL_CELLS = ("RNN", "LSTM", "GRU")
 
@@ -71,7 +79,7 @@ def train(path, description, options, *, out_dir, reader="root", seed=1, dtype=n
     plots.roc({net.layout.split("|")[0]: metrics.roc_curve(test.y, scores(net, test), test.w)},
               os.path.join(out_dir, "roc.png"))
     with open(os.path.join(out_dir, "metrics.json"), "w") as f:
-        json.dump({"file": str(path), "options": options, "seed": seed, "train_seconds": seconds,
+        json.dump({"files": [str(path)] if isinstance(path, (str, os.PathLike)) else [str(p) for p in path], "options": options, "seed": seed, "train_seconds": seconds,
                    "epochs": len(net.history), "metrics": results}, f, indent=2)
     return net, results, seconds
 
@@ -97,7 +105,7 @@ def compare(path, description, *, out_dir, cells=TUTORIAL_CELLS, reader="root", 
         net.save(os.path.join(out_dir, f"model_{cell}.root"))
     plots.roc(curves, os.path.join(out_dir, "roc_compare.png"))
     with open(os.path.join(out_dir, "metrics_compare.json"), "w") as f:
-        json.dump({"file": str(path), "seed": seed, "networks": {
+        json.dump({"files": [str(path)] if isinstance(path, (str, os.PathLike)) else [str(p) for p in path], "seed": seed, "networks": {
             cell: {"options": tutorial_options(cell), "train_seconds": s, "test": m}
             for cell, (m, s) in results.items()}}, f, indent=2)
     return results
