@@ -100,6 +100,16 @@ private:
    {
       auto &a = Array();
       const size_t n = a.GetSize();
+      if (n == 0)
+         return;
+      // Element access goes through a virtual call per value; arrays and std::vector (not
+      // std::vector<bool>) lie contiguous in memory, so read them through one pointer.
+      const T *first = &a[0];
+      if (n == 1 || &a[n - 1] == first + (n - 1)) {
+         for (size_t k = 0; k < n; ++k)
+            out[k] = Real(first[k]);
+         return;
+      }
       for (size_t k = 0; k < n; ++k)
          out[k] = Real(a[k]);
    }

@@ -167,6 +167,11 @@ public:
       auto optional = [&](const std::string &b) { return b.empty() ? nullptr : VTreeColumn::Make(reader, chain, name, b); };
       const auto label = optional(fDesc.labelBranch), weight = optional(fDesc.weightBranch),
                  sortKey = optional(fDesc.sortBy);
+      const size_t count = size_t(last) - first;
+      data.x.reserve(data.x.size() + count * T * D), data.y.reserve(data.y.size() + count);
+      data.w.reserve(data.w.size() + count);
+      if (!fDesc.objectBranches.empty())
+         data.lengths.reserve(data.lengths.size() + count);
       if (reader.SetEntriesRange(Long64_t(first), last) != TTreeReader::kEntryValid)
          throw std::runtime_error("tree '" + name + "': cannot read entries from " + std::to_string(first));
       std::vector<Real> x(T * D), values;
@@ -362,5 +367,11 @@ private:
    std::vector<std::string> fFiles;
    std::vector<std::unique_ptr<TChain>> fChains;
 };
+
+// Compiled in TreeReader.cxx.
+extern template void TSequenceTreeReader::Read<float>(size_t, size_t, size_t, TDataSet<float> &) const;
+extern template void TSequenceTreeReader::Read<double>(size_t, size_t, size_t, TDataSet<double> &) const;
+extern template TDataSet<float> TSequenceTreeReader::ReadAll<float>() const;
+extern template TDataSet<double> TSequenceTreeReader::ReadAll<double>() const;
 
 } // namespace tmva_lstm

@@ -1,0 +1,12 @@
+// The tree reader's entry points compiled into the library (optimised), not JIT-compiled by
+// cling on first use from PyROOT or a macro, which ran the per-entry loop several times slower.
+#include "TreeReader.h"
+
+namespace tmva_lstm {
+
+template void TSequenceTreeReader::Read<float>(size_t, size_t, size_t, TDataSet<float> &) const;
+template void TSequenceTreeReader::Read<double>(size_t, size_t, size_t, TDataSet<double> &) const;
+template TDataSet<float> TSequenceTreeReader::ReadAll<float>() const;
+template TDataSet<double> TSequenceTreeReader::ReadAll<double>() const;
+
+} // namespace tmva_lstm
