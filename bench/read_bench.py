@@ -1,6 +1,6 @@
 """Reading throughput, entries per second: the ROOT reader (TTreeReader in C++) and the uproot
 reader of tmva_lstm.data, against uproot's `arrays` alone and RDataFrame's `AsNumpy`, on the
-tutorial layout (10 branches of std::vector<float>(30) per entry) and on the jagged track layout
+tutorial layout (10 branches of float[30] per entry) and on the jagged track layout
 (5 std::vector<float> branches, Poisson count). Each reader reads the whole file, all rounds
 alternate, the best of each round is kept; one thread for every engine.
 
@@ -19,7 +19,8 @@ from tmva_lstm._cpp import ROOT
 
 
 def make_files(folder, entries):
-    """The tutorial data (generated once at 2000 + 2000, then repeated) and the track toy."""
+    """The tutorial data (generated once at 2000 + 2000, then repeated, written by uproot as fixed
+    arrays float[30]) and the track toy (std::vector<float> branches)."""
     os.makedirs(folder, exist_ok=True)
     tutorial, tracks = os.path.join(folder, "tutorial.root"), os.path.join(folder, "tracks.root")
     if not os.path.exists(tutorial):
@@ -64,7 +65,7 @@ def main():
     args = p.parse_args()
     ROOT.DisableImplicitMT()
     tutorial, tracks = make_files(args.dir, args.entries)
-    cases = {"tutorial (10 x vector<float>(30))": (tutorial, data.Description.tutorial()),
+    cases = {"tutorial (10 x float[30])": (tutorial, data.Description.tutorial()),
              "tracks (5 x vector<float>, sorted, 15 kept)": (tracks, data.Description.tracks())}
     print("| layout | reader | entries/s (median of rounds) | range | / ROOT reader |")
     print("|---|---|---|---|---|")
