@@ -40,6 +40,8 @@
 #pragma link C++ class std::vector<tmva_lstm::TEpochRecord>-;
 #pragma link C++ class tmva_lstm::TTreeDataDescription-;
 #pragma link C++ class tmva_lstm::TSequenceTreeReader-;
+#pragma link C++ class tmva_lstm::TDataFrameReader<float>-;
+#pragma link C++ class tmva_lstm::TDataFrameReader<double>-;
 // ROOT ships std::vector<std::vector<T>> for float and double only; the tree reader reads (and
 // users write) the integer and bool ones too, which need a compiled collection proxy.
 #pragma link C++ class std::vector<std::vector<char> >+;

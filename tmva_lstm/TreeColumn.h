@@ -6,6 +6,8 @@
 // stderr). python/tmva_lstm/data.py reads the same layouts with uproot.
 #pragma once
 
+#include "Samples.h"
+
 #include <TBranch.h>
 #include <TClass.h>
 #include <TDataType.h>
@@ -33,22 +35,11 @@ enum class EColumnLayout {
    kNestedVector ///< std::vector<std::vector<T>>
 };
 
-class VTreeColumn {
+class VTreeColumn : public VEntryColumn {
 public:
-   virtual ~VTreeColumn() = default;
-   /// Values in the current entry.
-   virtual size_t Size() const = 0;
-   /// Value k of the current entry, as double (sort keys, scalars).
-   virtual double At(size_t k) const = 0;
-   /// The current entry's Size() values, converted.
-   virtual void CopyTo(float *out) const = 0;
-   virtual void CopyTo(double *out) const = 0;
-   /// For kNestedVector: the sizes of the inner vectors of the current entry.
-   virtual std::vector<size_t> InnerSizes() const { return {}; }
    /// TTreeReader's setup status after the first entry; < 0 means it could not attach.
    virtual int SetupStatus() const = 0;
 
-   const std::string &Branch() const { return fBranch; }
    /// The branch's type as ROOT names it, with its layout: Float_t, Short_t[2][3], UChar_t[n],
    /// vector<float>, vector<vector<int> >.
    const std::string &TypeName() const { return fTypeName; }
@@ -61,7 +52,7 @@ public:
                                             const std::string &branch);
 
 protected:
-   std::string fBranch, fTypeName;
+   std::string fTypeName;
    EColumnLayout fLayout = EColumnLayout::kScalar;
 };
 
@@ -138,13 +129,6 @@ public:
    }
    void CopyTo(float *out) const override { Copy(out); }
    void CopyTo(double *out) const override { Copy(out); }
-   std::vector<size_t> InnerSizes() const override
-   {
-      std::vector<size_t> sizes;
-      for (const auto &v : Get())
-         sizes.push_back(v.size());
-      return sizes;
-   }
    int SetupStatus() const override { return fValue.GetSetupStatus(); }
 
 private:
@@ -248,7 +232,7 @@ inline std::unique_ptr<VTreeColumn> VTreeColumn::Make(TTreeReader &reader, TTree
    });
    if (!numeric)
       throw refuse(typeName, notNumeric);
-   column->fBranch = branch, column->fTypeName = typeName, column->fLayout = layout;
+   column->fName = branch, column->fTypeName = typeName, column->fLayout = layout;
    return column;
 }
 

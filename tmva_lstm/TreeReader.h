@@ -1,17 +1,13 @@
-// Sequence samples from TTrees (needs ROOT). One sample = one entry, in one of three layouts:
-// - one branch per time step, D values each (TMVA's RNN tutorial: vars_time0 … vars_time9);
-// - one branch of T·D values;
-// - jagged object collections: one branch per object feature (trk_pt, trk_eta, …), each holding
-//   one value per object, the same count within an entry. The objects are sorted by a branch,
-//   the first N kept and padded to N; each sample's length is its object count (at most N).
-// Every numeric type and layout is read with its own type (TreeColumn.h). The class comes from
+// Sequence samples from TTrees (needs ROOT). One sample = one entry, in the layouts of Samples.h
+// (per-step branches, one array branch, jagged object collections). Every numeric type and layout
+// is read with its own type (TreeColumn.h). The class comes from
 // the tree (one tree per class) or from a label branch; an optional weight branch weights the
 // samples. Many files: each tree is chained over every file (globs expanded), and `path:tree`
 // gives a file to one tree only. Entries are read in ranges, so large trees stream in chunks.
 // python/tmva_lstm/data.py gives the same arrays with uproot.
 #pragma once
 
-#include "DataSet.h"
+#include "Samples.h"
 #include "TreeColumn.h"
 
 #include <TChain.h>
@@ -31,43 +27,6 @@
 #include <vector>
 
 namespace tmva_lstm {
-
-struct TTreeDataDescription {
-   std::vector<std::string> trees;          ///< tree names, folders included (dir/tree)
-   std::vector<double> treeLabels;          ///< the class of each tree (when there is no label branch)
-   std::vector<std::string> stepBranches;   ///< one branch per time step, D values each …
-   std::string arrayBranch;                 ///< … or one branch of T·D values …
-   std::vector<std::string> objectBranches; ///< … or one branch per object feature (D of them)
-   std::string sortBy;                      ///< objects: ordered by this per-object branch (or kept as stored)
-   bool sortAbs = false;                    ///< … by its absolute value
-   bool sortDescending = true;              ///< … largest first
-   std::string labelBranch;                 ///< optional: the target of each entry
-   std::string weightBranch;                ///< optional: the weight of each entry
-   size_t timeSteps = 0, inputSize = 0;     ///< objects: T = the objects kept (N), D = the object branches
-
-   /// TMVA's RNN tutorial layout: trees sgn (class 1) and bkg (class 0), vars_time<t>.
-   static TTreeDataDescription Tutorial(size_t timeSteps = 10, size_t inputSize = 30)
-   {
-      TTreeDataDescription d;
-      d.trees = {"sgn", "bkg"}, d.treeLabels = {1, 0};
-      for (size_t t = 0; t < timeSteps; ++t)
-         d.stepBranches.push_back("vars_time" + std::to_string(t));
-      d.timeSteps = timeSteps, d.inputSize = inputSize;
-      return d;
-   }
-
-   /// The b-jet toy (TrackData.h): trees bjets (class 1) and ljets (class 0), the tracks of each jet
-   /// sorted by |d0 significance|, the first maxTracks kept.
-   static TTreeDataDescription Tracks(size_t maxTracks = 15)
-   {
-      TTreeDataDescription d;
-      d.trees = {"bjets", "ljets"}, d.treeLabels = {1, 0};
-      d.objectBranches = {"trk_pt", "trk_eta", "trk_dphi", "trk_d0sig", "trk_z0sig"};
-      d.sortBy = "trk_d0sig", d.sortAbs = true, d.sortDescending = true;
-      d.timeSteps = maxTracks, d.inputSize = d.objectBranches.size();
-      return d;
-   }
-};
 
 /// `path:tree` → {path, tree}; a colon that starts "//" belongs to a URL (root://host//file).
 inline std::pair<std::string, std::string> SplitFileSpec(const std::string &spec)
@@ -108,12 +67,14 @@ public:
    /// is missing or wrong, and the file.
    TSequenceTreeReader(const std::vector<std::string> &files, const TTreeDataDescription &desc) : fDesc(desc)
    {
-      CheckDescription();
+      desc.Check();
+      if (desc.trees.empty())
+         throw std::invalid_argument("tree reader: no tree names given");
       if (files.empty())
          throw std::invalid_argument("tree reader: no files given");
       for (const std::string &name : desc.trees)
          fChains.push_back(std::make_unique<TChain>(name.c_str()));
-      std::vector<std::string> types(Branches().size());
+      std::vector<std::string> types(desc.Branches().size());
       for (const std::string &spec : files) {
          const auto [pattern, only] = SplitFileSpec(spec);
          size_t onlyIndex = desc.trees.size();
@@ -161,60 +122,46 @@ public:
          return;
       chain->LoadTree(Long64_t(first)); // the file the reader starts in; the columns look up their types there
       TTreeReader reader(chain);
-      std::vector<std::unique_ptr<VTreeColumn>> inputs;
-      for (const std::string &b : InputBranches())
-         inputs.push_back(VTreeColumn::Make(reader, chain, name, b));
-      auto optional = [&](const std::string &b) { return b.empty() ? nullptr : VTreeColumn::Make(reader, chain, name, b); };
-      const auto label = optional(fDesc.labelBranch), weight = optional(fDesc.weightBranch),
-                 sortKey = optional(fDesc.sortBy);
+      std::vector<std::unique_ptr<VTreeColumn>> columns;
+      std::vector<const VEntryColumn *> inputs;
+      for (const std::string &b : fDesc.InputBranches()) {
+         columns.push_back(VTreeColumn::Make(reader, chain, name, b));
+         inputs.push_back(columns.back().get());
+      }
+      auto optional = [&](const std::string &b) -> const VTreeColumn * {
+         if (b.empty())
+            return nullptr;
+         columns.push_back(VTreeColumn::Make(reader, chain, name, b));
+         return columns.back().get();
+      };
+      const VTreeColumn *label = optional(fDesc.labelBranch), *weight = optional(fDesc.weightBranch),
+                        *sortKey = optional(fDesc.sortBy);
       const size_t count = size_t(last) - first;
       data.x.reserve(data.x.size() + count * T * D), data.y.reserve(data.y.size() + count);
       data.w.reserve(data.w.size() + count);
-      if (!fDesc.objectBranches.empty())
+      if (fDesc.HasObjects())
          data.lengths.reserve(data.lengths.size() + count);
       if (reader.SetEntriesRange(Long64_t(first), last) != TTreeReader::kEntryValid)
          throw std::runtime_error("tree '" + name + "': cannot read entries from " + std::to_string(first));
-      std::vector<Real> x(T * D), values;
-      std::vector<double> keys;
-      std::vector<size_t> order;
+      TSampleAssembler<Real> assembler(fDesc);
       int treeNumber = -1;
       while (reader.Next()) {
          const Long64_t entry = reader.GetCurrentEntry();
          auto where = [&](const std::string &branch) {
-            return "tree '" + name + "' entry " + std::to_string(entry) + " branch '" + branch + "'";
+            return "tree '" + name + "' entry " + std::to_string(entry) +
+                   (branch.empty() ? "" : " branch '" + branch + "'");
          };
          if (reader.GetEntryStatus() != TTreeReader::kEntryValid)
             throw std::runtime_error("tree '" + name + "': cannot read entry " + std::to_string(entry) + " of " +
                                      chain->GetFile()->GetName());
          if (chain->GetTreeNumber() != treeNumber) { // a new file: every column attached?
             treeNumber = chain->GetTreeNumber();
-            for (const VTreeColumn *c : {label.get(), weight.get(), sortKey.get()})
-               if (c && c->SetupStatus() < 0)
-                  throw std::runtime_error(where(c->Branch()) + ": TTreeReader cannot read it as " + c->TypeName());
-            for (const auto &c : inputs)
+            for (const auto &c : columns)
                if (c->SetupStatus() < 0)
-                  throw std::runtime_error(where(c->Branch()) + ": TTreeReader cannot read it as " + c->TypeName());
+                  throw std::runtime_error(where(c->Name()) + ": TTreeReader cannot read it as " + c->TypeName());
          }
-         Real length = 0;
-         if (!fDesc.objectBranches.empty()) {
-            length = Real(ReadObjects(inputs, sortKey.get(), where, x, values, keys, order));
-         } else {
-            const size_t width = fDesc.arrayBranch.empty() ? D : T * D;
-            for (size_t s = 0; s < inputs.size(); ++s) {
-               const size_t size = inputs[s]->Size();
-               if (size != width)
-                  throw std::invalid_argument(where(inputs[s]->Branch()) + ": " + std::to_string(size) +
-                                              " values, expected " + std::to_string(width));
-               inputs[s]->CopyTo(x.data() + s * width);
-            }
-         }
-         const Real y = Real(label ? label->At(0) : fDesc.treeLabels[tree]);
-         const Real w = Real(weight ? weight->At(0) : 1.0);
-         try {
-            data.Append(x.data(), &y, &w, 1, fDesc.objectBranches.empty() ? nullptr : &length);
-         } catch (const std::invalid_argument &e) {
-            throw std::invalid_argument("tree '" + name + "' entry " + std::to_string(entry) + ": " + e.what());
-         }
+         assembler.Append(inputs, sortKey, label ? label->At(0) : fDesc.treeLabels[tree], weight ? weight->At(0) : 1.0,
+                          where, data);
       }
    }
 
@@ -229,45 +176,6 @@ public:
    }
 
 private:
-   void CheckDescription() const
-   {
-      const TTreeDataDescription &d = fDesc;
-      if (d.trees.empty())
-         throw std::invalid_argument("tree reader: no tree names given");
-      if (d.labelBranch.empty() && d.treeLabels.size() != d.trees.size())
-         throw std::invalid_argument("tree reader: give a class per tree or a label branch");
-      if (int(!d.stepBranches.empty()) + int(!d.arrayBranch.empty()) + int(!d.objectBranches.empty()) != 1)
-         throw std::invalid_argument("tree reader: give exactly one of per-step branches, one array branch or "
-                                     "object branches");
-      if (!d.stepBranches.empty() && d.stepBranches.size() != d.timeSteps)
-         throw std::invalid_argument("tree reader: " + std::to_string(d.stepBranches.size()) +
-                                     " step branches for " + std::to_string(d.timeSteps) + " time steps");
-      if (!d.objectBranches.empty() && d.objectBranches.size() != d.inputSize)
-         throw std::invalid_argument("tree reader: " + std::to_string(d.objectBranches.size()) +
-                                     " object branches for input size " + std::to_string(d.inputSize));
-      if (!d.sortBy.empty() && d.objectBranches.empty())
-         throw std::invalid_argument("tree reader: sorting by '" + d.sortBy + "' needs object branches");
-      if (d.timeSteps == 0 || d.inputSize == 0)
-         throw std::invalid_argument("tree reader: time steps (or the objects kept) and input size must be > 0");
-   }
-
-   std::vector<std::string> InputBranches() const
-   {
-      if (!fDesc.arrayBranch.empty())
-         return {fDesc.arrayBranch};
-      return fDesc.objectBranches.empty() ? fDesc.stepBranches : fDesc.objectBranches;
-   }
-
-   /// Every branch read, each once: inputs, then label, weight and sort key.
-   std::vector<std::string> Branches() const
-   {
-      std::vector<std::string> all = InputBranches();
-      for (const std::string *b : {&fDesc.labelBranch, &fDesc.weightBranch, &fDesc.sortBy})
-         if (!b->empty() && std::find(all.begin(), all.end(), *b) == all.end())
-            all.push_back(*b);
-      return all;
-   }
-
    static std::string Join(const std::vector<std::string> &names)
    {
       std::string out;
@@ -292,8 +200,8 @@ private:
                                      ", not a TTree");
       const std::string what = "tree '" + name + "' in '" + file + "'";
       TTreeReader reader(tree);
-      const std::vector<std::string> branches = Branches();
-      const size_t nInputs = InputBranches().size();
+      const std::vector<std::string> branches = fDesc.Branches();
+      const size_t nInputs = fDesc.InputBranches().size();
       for (size_t k = 0; k < branches.size(); ++k) {
          std::unique_ptr<VTreeColumn> c;
          try {
@@ -301,7 +209,7 @@ private:
          } catch (const std::invalid_argument &e) {
             throw std::invalid_argument(std::string(e.what()) + " (in '" + file + "')");
          }
-         const bool perObject = !fDesc.objectBranches.empty() && (k < nInputs || branches[k] == fDesc.sortBy);
+         const bool perObject = fDesc.HasObjects() && (k < nInputs || branches[k] == fDesc.sortBy);
          const bool perEntry = branches[k] == fDesc.labelBranch || branches[k] == fDesc.weightBranch;
          if (perObject && !c->PerObject())
             throw std::invalid_argument(what + " branch '" + branches[k] + "' has type " + c->TypeName() +
@@ -316,51 +224,6 @@ private:
             throw std::invalid_argument(what + " branch '" + branches[k] + "' has type " + c->TypeName() + ", but " +
                                         types[k] + " in the files before");
       }
-   }
-
-   /// One entry of object collections: the objects sorted by the key, the first T kept, feature
-   /// after feature (x is T × D, zero past the length). Returns the length.
-   template <typename Real, typename Where>
-   size_t ReadObjects(const std::vector<std::unique_ptr<VTreeColumn>> &inputs, const VTreeColumn *sortKey,
-                      const Where &where, std::vector<Real> &x, std::vector<Real> &values, std::vector<double> &keys,
-                      std::vector<size_t> &order) const
-   {
-      const size_t T = fDesc.timeSteps, D = fDesc.inputSize;
-      const size_t count = inputs[0]->Size();
-      auto checkCount = [&](const VTreeColumn &c) {
-         if (c.Size() != count)
-            throw std::invalid_argument(where(c.Branch()) + ": " + std::to_string(c.Size()) + " objects, but " +
-                                        std::to_string(count) + " in '" + inputs[0]->Branch() + "'");
-      };
-      for (const auto &c : inputs)
-         checkCount(*c);
-      order.resize(count);
-      std::iota(order.begin(), order.end(), size_t(0));
-      if (sortKey) {
-         checkCount(*sortKey);
-         keys.resize(count);
-         for (size_t k = 0; k < count; ++k) {
-            const double v = sortKey->At(k);
-            if (std::isnan(v))
-               throw std::invalid_argument(where(sortKey->Branch()) + ": object " + std::to_string(k) +
-                                           " has a NaN sort key");
-            keys[k] = fDesc.sortAbs ? std::fabs(v) : v;
-         }
-         // stable: objects with equal keys keep their stored order (numpy's stable argsort)
-         if (fDesc.sortDescending)
-            std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] > keys[b]; });
-         else
-            std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
-      }
-      const size_t length = std::min(count, T);
-      std::fill(x.begin(), x.end(), Real(0));
-      values.resize(count);
-      for (size_t f = 0; f < D; ++f) {
-         inputs[f]->CopyTo(values.data());
-         for (size_t s = 0; s < length; ++s)
-            x[s * D + f] = values[order[s]];
-      }
-      return length;
    }
 
    TTreeDataDescription fDesc;

@@ -327,13 +327,38 @@ def read_uproot(path, description):
 
 def _concat(chunks, description):
     chunks = list(chunks)
-    if sum(len(c.y) for c in chunks) == 0:
+    if sum(len(c.y) for c in chunks) == 0 and description.trees:
         raise ValueError(f"no entries in the trees {', '.join(description.trees)}")
     lengths = np.concatenate([c.lengths for c in chunks]) if description.has_lengths else None
     return Samples(*(np.concatenate([getattr(c, a) for c in chunks]) for a in ("x", "y", "w")), lengths)
 
 
 READERS = {"root": read_root, "uproot": read_uproot}
+
+
+# -- RDataFrame -----------------------------------------------------------------------------------
+def from_rdataframe(df, description, label=None):
+    """Samples from an RDataFrame, after the user's Filter and Define calls: the columns named by
+    the description (its trees are not used), flattened and assembled as the tree reader does
+    (tmva_lstm::TDataFrameReader). `df` may be a dict {class: RDataFrame}; otherwise `label` is
+    the class of every entry unless the description has a label branch. One event loop per frame.
+
+    ROOT.Experimental.ML.RDataLoader is not used: it pads vector columns but returns no lengths,
+    cannot sort objects within an entry, and batches and shuffles for training itself."""
+    from ._cpp import ROOT
+
+    if isinstance(df, dict):
+        parts = [from_rdataframe(frame, description, label=c) for c, frame in df.items()]
+        return _concat(parts, description)
+    if label is None and not description.label_branch:
+        raise ValueError("from_rdataframe: give label= (the class of these entries) or a description with a "
+                         "label branch")
+    node = ROOT.RDF.AsRNode(df)
+    reader = _cpp.call(_cpp.ns.TDataFrameReader["float"], node, description.to_cpp())
+    chunk = _cpp.call(reader.Read, float(label or 0))
+    n, T, D = chunk.GetNSamples(), description.time_steps, description.input_size
+    lengths = _copy(chunk.lengths, n).astype(np.int64) if description.has_lengths else None
+    return Samples(_copy(chunk.x, n * T * D).reshape(n, T, D), _copy(chunk.y, n), _copy(chunk.w, n), lengths)
 
 
 def split(samples, *, test_fraction=0.2, valid_fraction=0.2, seed=1):

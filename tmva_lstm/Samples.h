@@ -1,0 +1,201 @@
+// From the columns of one entry to one sample, written once for every source of entries: the
+// TTree reader (TreeReader.h) and the RDataFrame reader (DataFrameReader.h). ROOT-free.
+// A sample is one entry, in one of three layouts:
+// - one branch per time step, D values each (TMVA's RNN tutorial: vars_time0 … vars_time9);
+// - one branch of T·D values;
+// - jagged object collections: one branch per object feature (trk_pt, trk_eta, …), each holding
+//   one value per object, the same count within an entry. The objects are sorted by a branch,
+//   the first T kept and padded to T; the sample's length is its object count (at most T).
+// python/tmva_lstm/data.py (_samples, _objects) does the same with NumPy for the uproot reader.
+#pragma once
+
+#include "DataSet.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tmva_lstm {
+
+struct TTreeDataDescription {
+   std::vector<std::string> trees;          ///< tree names, folders included (dir/tree)
+   std::vector<double> treeLabels;          ///< the class of each tree (when there is no label branch)
+   std::vector<std::string> stepBranches;   ///< one branch per time step, D values each …
+   std::string arrayBranch;                 ///< … or one branch of T·D values …
+   std::vector<std::string> objectBranches; ///< … or one branch per object feature (D of them)
+   std::string sortBy;                      ///< objects: ordered by this per-object branch (or kept as stored)
+   bool sortAbs = false;                    ///< … by its absolute value
+   bool sortDescending = true;              ///< … largest first
+   std::string labelBranch;                 ///< optional: the target of each entry
+   std::string weightBranch;                ///< optional: the weight of each entry
+   size_t timeSteps = 0, inputSize = 0;     ///< objects: T = the objects kept (N), D = the object branches
+
+   /// TMVA's RNN tutorial layout: trees sgn (class 1) and bkg (class 0), vars_time<t>.
+   static TTreeDataDescription Tutorial(size_t timeSteps = 10, size_t inputSize = 30)
+   {
+      TTreeDataDescription d;
+      d.trees = {"sgn", "bkg"}, d.treeLabels = {1, 0};
+      for (size_t t = 0; t < timeSteps; ++t)
+         d.stepBranches.push_back("vars_time" + std::to_string(t));
+      d.timeSteps = timeSteps, d.inputSize = inputSize;
+      return d;
+   }
+
+   /// The b-jet toy (TrackData.h): trees bjets (class 1) and ljets (class 0), the tracks of each jet
+   /// sorted by |d0 significance|, the first maxTracks kept.
+   static TTreeDataDescription Tracks(size_t maxTracks = 15)
+   {
+      TTreeDataDescription d;
+      d.trees = {"bjets", "ljets"}, d.treeLabels = {1, 0};
+      d.objectBranches = {"trk_pt", "trk_eta", "trk_dphi", "trk_d0sig", "trk_z0sig"};
+      d.sortBy = "trk_d0sig", d.sortAbs = true, d.sortDescending = true;
+      d.timeSteps = maxTracks, d.inputSize = d.objectBranches.size();
+      return d;
+   }
+
+   bool HasObjects() const { return !objectBranches.empty(); }
+
+   /// Throws naming what is inconsistent (trees are checked by the tree reader only).
+   void Check() const
+   {
+      if (labelBranch.empty() && !trees.empty() && treeLabels.size() != trees.size())
+         throw std::invalid_argument("data description: give a class per tree or a label branch");
+      if (int(!stepBranches.empty()) + int(!arrayBranch.empty()) + int(!objectBranches.empty()) != 1)
+         throw std::invalid_argument("data description: give exactly one of per-step branches, one array branch "
+                                     "or object branches");
+      if (!stepBranches.empty() && stepBranches.size() != timeSteps)
+         throw std::invalid_argument("data description: " + std::to_string(stepBranches.size()) +
+                                     " step branches for " + std::to_string(timeSteps) + " time steps");
+      if (HasObjects() && objectBranches.size() != inputSize)
+         throw std::invalid_argument("data description: " + std::to_string(objectBranches.size()) +
+                                     " object branches for input size " + std::to_string(inputSize));
+      if (!sortBy.empty() && !HasObjects())
+         throw std::invalid_argument("data description: sorting by '" + sortBy + "' needs object branches");
+      if (timeSteps == 0 || inputSize == 0)
+         throw std::invalid_argument("data description: time steps (or the objects kept) and input size must be > 0");
+   }
+
+   /// The branches that make x, in order.
+   std::vector<std::string> InputBranches() const
+   {
+      if (!arrayBranch.empty())
+         return {arrayBranch};
+      return HasObjects() ? objectBranches : stepBranches;
+   }
+
+   /// Every branch read, each once: inputs, then label, weight and sort key.
+   std::vector<std::string> Branches() const
+   {
+      std::vector<std::string> all = InputBranches();
+      for (const std::string *b : {&labelBranch, &weightBranch, &sortBy})
+         if (!b->empty() && std::find(all.begin(), all.end(), *b) == all.end())
+            all.push_back(*b);
+      return all;
+   }
+};
+
+/// One column's values in the current entry, flat.
+class VEntryColumn {
+public:
+   virtual ~VEntryColumn() = default;
+   virtual size_t Size() const = 0;
+   /// Value k, as double (sort keys, labels, weights).
+   virtual double At(size_t k) const = 0;
+   /// The Size() values, converted.
+   virtual void CopyTo(float *out) const = 0;
+   virtual void CopyTo(double *out) const = 0;
+   const std::string &Name() const { return fName; }
+
+protected:
+   std::string fName;
+};
+
+/// Turns the current entry's columns into one sample and appends it to a data set. Buffers are
+/// allocated once and reused.
+template <typename Real>
+class TSampleAssembler {
+public:
+   explicit TSampleAssembler(const TTreeDataDescription &desc) : fDesc(desc), fX(desc.timeSteps * desc.inputSize) {}
+
+   /// inputs: the InputBranches() columns; sortKey may be null. where(column) names the entry
+   /// and column in error messages.
+   template <typename Where>
+   void Append(const std::vector<const VEntryColumn *> &inputs, const VEntryColumn *sortKey, double label,
+               double weight, const Where &where, TDataSet<Real> &data)
+   {
+      const size_t T = fDesc.timeSteps, D = fDesc.inputSize;
+      Real length = 0;
+      if (fDesc.HasObjects()) {
+         length = Real(Objects(inputs, sortKey, where));
+      } else {
+         const size_t width = fDesc.arrayBranch.empty() ? D : T * D;
+         for (size_t s = 0; s < inputs.size(); ++s) {
+            const size_t size = inputs[s]->Size();
+            if (size != width)
+               throw std::invalid_argument(where(inputs[s]->Name()) + ": " + std::to_string(size) +
+                                           " values, expected " + std::to_string(width));
+            inputs[s]->CopyTo(fX.data() + s * width);
+         }
+      }
+      const Real y = Real(label), w = Real(weight);
+      try {
+         data.Append(fX.data(), &y, &w, 1, fDesc.HasObjects() ? &length : nullptr);
+      } catch (const std::invalid_argument &e) {
+         throw std::invalid_argument(where("") + ": " + e.what());
+      }
+   }
+
+private:
+   /// The objects sorted by the key (stable), the first T kept, feature after feature (x is
+   /// T × D, zero past the length). Returns the length.
+   template <typename Where>
+   size_t Objects(const std::vector<const VEntryColumn *> &inputs, const VEntryColumn *sortKey, const Where &where)
+   {
+      const size_t T = fDesc.timeSteps, D = fDesc.inputSize;
+      const size_t count = inputs[0]->Size();
+      auto checkCount = [&](const VEntryColumn &c) {
+         if (c.Size() != count)
+            throw std::invalid_argument(where(c.Name()) + ": " + std::to_string(c.Size()) + " objects, but " +
+                                        std::to_string(count) + " in '" + inputs[0]->Name() + "'");
+      };
+      for (const VEntryColumn *c : inputs)
+         checkCount(*c);
+      fOrder.resize(count);
+      std::iota(fOrder.begin(), fOrder.end(), size_t(0));
+      if (sortKey) {
+         checkCount(*sortKey);
+         fKeys.resize(count);
+         for (size_t k = 0; k < count; ++k) {
+            const double v = sortKey->At(k);
+            if (std::isnan(v))
+               throw std::invalid_argument(where(sortKey->Name()) + ": object " + std::to_string(k) +
+                                           " has a NaN sort key");
+            fKeys[k] = fDesc.sortAbs ? std::fabs(v) : v;
+         }
+         // stable: objects with equal keys keep their stored order (numpy's stable argsort)
+         if (fDesc.sortDescending)
+            std::stable_sort(fOrder.begin(), fOrder.end(), [&](size_t a, size_t b) { return fKeys[a] > fKeys[b]; });
+         else
+            std::stable_sort(fOrder.begin(), fOrder.end(), [&](size_t a, size_t b) { return fKeys[a] < fKeys[b]; });
+      }
+      const size_t length = std::min(count, T);
+      std::fill(fX.begin(), fX.end(), Real(0));
+      fValues.resize(count);
+      for (size_t f = 0; f < D; ++f) {
+         inputs[f]->CopyTo(fValues.data());
+         for (size_t s = 0; s < length; ++s)
+            fX[s * D + f] = fValues[fOrder[s]];
+      }
+      return length;
+   }
+
+   const TTreeDataDescription &fDesc;
+   std::vector<Real> fX, fValues;
+   std::vector<double> fKeys;
+   std::vector<size_t> fOrder;
+};
+
+} // namespace tmva_lstm
