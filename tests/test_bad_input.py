@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tmva_lstm import LSTM
+from tmva_lstm import LSTM, Net
 
 B, H, D, T = 2, 3, 4, 5
 
@@ -102,3 +102,33 @@ def test_failed_call_leaves_layer_usable(layer):
     with pytest.raises(ValueError):
         layer.forward(np.full((B, T, D), np.nan, np.float32))
     np.testing.assert_array_equal(layer.forward(x), y)
+
+
+def test_failing_template_call_runs_once_with_one_message(tmp_path):
+    """A C++ function template that throws is run once and reported once, however often it failed
+    before in the same process (cppyy's template proxy would re-run it once per earlier failure)."""
+    import uproot
+
+    from tmva_lstm import _cpp, data
+
+    path = str(tmp_path / "nan.root")
+    x = np.ones((4, 6), np.float32)
+    x[2, 1] = np.nan
+    with uproot.recreate(path) as f:
+        f.mktree("t", {"seq": (np.float32, (6,))})
+        f["t"].extend({"seq": x})
+    d = data.Description(trees=["t"], tree_labels=[0], time_steps=2, input_size=3, array_branch="seq")
+    reader = _cpp.ns.TSequenceTreeReader([path], d.to_cpp())
+    for _ in range(4):
+        chunk = _cpp.ns.TDataSet["float"](6, 1)
+        with pytest.raises(ValueError) as failure:
+            _cpp.call(_cpp.template(reader, "Read", "float"), 0, 0, 10, chunk)
+        assert str(failure.value).count("NaN") == 1
+        assert chunk.GetNSamples() == 2  # entries 0 and 1, appended once: the call ran once
+        with pytest.raises(ValueError) as failure:
+            data.read_root(path, d)
+        assert str(failure.value) == "tree 't' entry 2: data set: an input value of sample 0 is NaN"
+    for _ in range(3):
+        with pytest.raises(ValueError) as failure:
+            Net.load(path)
+        assert str(failure.value).count("not a tmva-lstm model") == 1

@@ -54,6 +54,35 @@ def architecture(arch, dtype):
     return cls
 
 
+def template(owner, name, *args):
+    """The C++ function template `name<args...>` of a namespace, class or object, as its one
+    instantiated overload. Called through cppyy's template proxy, a call that throws is run again
+    once for every earlier failure in the process (each failure adds another copy of the
+    instantiation to try) and its message repeated as often; the instantiated overload runs once.
+    The proxy called with no arguments instantiates it without running it."""
+    scope = owner if isinstance(owner, type) else type(owner)
+    wanted = _normalise(f"{name}<{','.join(a if isinstance(a, str) else a.__cpp_name__ for a in args)}>")
+
+    def find():
+        return next((v for k, v in scope.__dict__.items() if _normalise(k) == wanted), None)
+
+    found = find()
+    if found is None:
+        proxy = getattr(owner, name)[args if len(args) > 1 else args[0]]
+        try:
+            proxy()
+        except TypeError:
+            pass
+        found = find()
+        if found is None:
+            return proxy
+    return found if scope is owner else found.__get__(owner)
+
+
+def _normalise(cpp_name):
+    return cpp_name.replace(" ", "").replace("<::", "<").replace(",::", ",").lstrip(":")
+
+
 def call(fn, *args):
     """Call into C++. A C++ std::invalid_argument becomes ValueError, any other C++ exception
     RuntimeError, each with the C++ message alone."""

@@ -142,7 +142,7 @@ def iterate_root(path, description, step_size=100_000):
     for tree in range(reader.GetNTrees()):
         for first in range(0, reader.GetEntries(tree), step_size):
             chunk = _cpp.ns.TDataSet["float"](T * D, 1)
-            _cpp.call(reader.Read["float"], tree, first, step_size, chunk)
+            _cpp.call(_cpp.template(reader, "Read", "float"), tree, first, step_size, chunk)
             n = chunk.GetNSamples()
             x = _copy(chunk.x, n * T * D).reshape(n, T, D)
             lengths = _copy(chunk.lengths, n).astype(np.int64) if description.has_lengths else None

@@ -124,7 +124,7 @@ class _Recurrent(_Direction):
         spec.rememberState, spec.returnSequence = self.remember_state, self.return_sequence
         spec.resetGateAfter, spec.bidirectional = bool(_reset_gate_after), self.bidirectional
         # a std::unique_ptr that cppyy shows as the layer itself, cast to its class
-        layer = _cpp.call(ns.MakeRecurrentLayer[self._arch], spec, B, f1, f2, 0)
+        layer = _cpp.call(_cpp.template(ns, "MakeRecurrentLayer", self._arch), spec, B, f1, f2, 0)
         self._owned = layer
         cell_class = getattr(ns, self._CPP_CLASS)[self._arch]
         as_class = lambda obj, cls: _cpp.cppyy.bind_object(_cpp.cppyy.addressof(obj), cls)  # noqa: E731

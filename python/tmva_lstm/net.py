@@ -44,7 +44,7 @@ class Net:
         batch_sizes = {phase.batchSize for phase in self.spec.phases}
         if len(batch_sizes) != 1:
             raise ValueError(f"booking options: every training phase needs the same BatchSize, got {sorted(batch_sizes)}")
-        self._net = _net if _net is not None else _cpp.call(_cpp.ns.BuildDeepNet[self._arch], self.spec,
+        self._net = _net if _net is not None else _cpp.call(_cpp.template(_cpp.ns, "BuildDeepNet", self._arch), self.spec,
                                                             batch_sizes.pop(), int(n_outputs))
         self.history = []
 
@@ -53,7 +53,7 @@ class Net:
         """A model saved by save() (or by a macro), with bit-identical predictions."""
         options = _cpp.call(_cpp.ns.ReadModelOptions, str(path))
         spec = _cpp.call(_cpp.ns.ParseBookingOptions, options)
-        net = _cpp.call(_cpp.ns.LoadModel[_arch_of(spec, dtype)], str(path))
+        net = _cpp.call(_cpp.template(_cpp.ns, "LoadModel", _arch_of(spec, dtype)), str(path))
         return cls(options, dtype=dtype, _net=net)
 
     # -- shapes --------------------------------------------------------------------------------
@@ -105,7 +105,7 @@ class Net:
         valid = self._dataset(x_valid, y_valid, w_valid, lengths_valid, name="x_valid")
         seed = self.spec.seed if seed is None else int(seed)
         for k, phase in enumerate(self.spec.phases):
-            records = _cpp.call(_cpp.ns.Train[self._arch], self._net, phase, train, valid, seed + k, bool(verbose))
+            records = _cpp.call(_cpp.template(_cpp.ns, "Train", self._arch), self._net, phase, train, valid, seed + k, bool(verbose))
             self.history += [dict(phase=k, epoch=r.epoch, train_loss=r.trainLoss, valid_loss=r.validLoss,
                                   seconds=r.seconds) for r in records]
         return self.history
@@ -113,17 +113,17 @@ class Net:
     def predict(self, x, lengths=None):
         """(n, K) predictions: probabilities for CROSSENTROPY/MUTUALEXCLUSIVE, values for SUMOFSQUARES."""
         data = self._dataset(x, lengths=lengths)
-        out = _cpp.call(_cpp.ns.Predict[self._arch], self._net, data)
+        out = _cpp.call(_cpp.template(_cpp.ns, "Predict", self._arch), self._net, data)
         return np.array(out, dtype=self.dtype).reshape(data.GetNSamples(), self.n_outputs)
 
     def loss(self, x, y, w=None, lengths=None):
         """The weighted mean loss over a data set."""
-        return float(_cpp.call(_cpp.ns.EvaluateLoss[self._arch], self._net, self._dataset(x, y, w, lengths)))
+        return float(_cpp.call(_cpp.template(_cpp.ns, "EvaluateLoss", self._arch), self._net, self._dataset(x, y, w, lengths)))
 
     def save(self, path):
         """Write a ROOT file (weights under their true names, layout and options). Written to a
         temporary file first, so a failed save leaves an existing model intact."""
-        _cpp.call(_cpp.ns.SaveModel[self._arch], self._net, self.options, str(path))
+        _cpp.call(_cpp.template(_cpp.ns, "SaveModel", self._arch), self._net, self.options, str(path))
 
     # -- one batch, for checking against the oracle ------------------------------------------------
     def _matrix(self, array, name):
