@@ -6,8 +6,6 @@
    TString dir = gSystem->GetFromPipe(
       "python3 -c \"import importlib.util as u; s = u.find_spec('tmva_lstm'); "
       "print(s.submodule_search_locations[0] if s else '')\" 2>/dev/null");
-   if (!gSystem->Getenv("OPENBLAS_THREAD_TIMEOUT")) // idle BLAS workers sleep instead of spinning
-      gSystem->Setenv("OPENBLAS_THREAD_TIMEOUT", "4");
    if (dir.Length())
       gInterpreter->AddIncludePath(dir + "/include"); // before loading: the dictionary parses the headers
    if (!dir.Length() || gSystem->Load(dir + "/lib/libTMVALSTM.so") < 0)

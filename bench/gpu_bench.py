@@ -28,11 +28,9 @@ CONFIGS = {"S": (256, 10, 30, 10), "M": (256, 10, 30, 64), "L": (64, 100, 64, 25
 def ours_ms(exe, device, dtype, config, reps):
     B, T, D, H = CONFIGS[config]
     arch = "cuda" if device == "cuda" else "cpu"
-    # idle OpenBLAS workers sleep instead of spinning on the cores the CPU layer uses (as _cpp.py)
-    env = dict(os.environ, OPENBLAS_THREAD_TIMEOUT=os.environ.get("OPENBLAS_THREAD_TIMEOUT", "4"))
     try:
         result = subprocess.run([exe, arch, dtype, str(B), str(T), str(D), str(H), str(reps)], capture_output=True,
-                                text=True, env=env)
+                                text=True)
     except OSError as e:
         raise RuntimeError(f"cannot run {exe}: {e.strerror} (build it with CMake: target lstm_step_bench)") from None
     if result.returncode != 0:

@@ -210,3 +210,67 @@ def test_branch_type_changing_between_files_is_named(parts, read, tmp_path):
     d = data.Description(trees=["t"], tree_labels=[0], time_steps=2, input_size=3, array_branch="seq")
     with pytest.raises(ValueError, match=r"double.root.*branch 'seq' has type .*, but .* in the files before"):
         read([single, other], d)
+
+
+@pytest.mark.parametrize("spec, path, tree", [
+    ("a.root", "a.root", ""), ("a.root:dir/t", "a.root", "dir/t"),
+    ("root://host:1094//store/a.root", "root://host:1094//store/a.root", ""),
+    ("root://host:1094//store/a.root:sgn", "root://host:1094//store/a.root", "sgn"),
+    ("https://host:8443/a.root", "https://host:8443/a.root", "")])
+def test_file_spec_splits_tree_not_port(spec, path, tree):
+    from tmva_lstm import _cpp
+
+    pair = _cpp.ns.SplitFileSpec(spec)
+    assert (str(pair.first), str(pair.second)) == (path, tree)
+
+
+def test_readers_report_the_same_first_bad_entry(tmp_path):
+    """Several bad entries in one chunk: both readers name the first, as the C++ reader meets it."""
+    path = str(tmp_path / "bad.root")
+    x = np.ones((10, 6), np.float32)
+    x[7, 2] = np.nan
+    w = np.ones(10)
+    w[3] = -1
+    with uproot.recreate(path) as f:
+        f.mktree("t", {"seq": (np.float32, (6,)), "w": np.float64})
+        f["t"].extend({"seq": x, "w": w})
+        f.mktree("u", {"a": "var * float32", "b": "var * float32", "w": np.float64},
+                 counter_name=lambda name: "n" + name)
+        f["u"].extend({"a": ak.Array([[1.0]] * 6), "b": ak.Array([[1.0]] * 4 + [[1.0, 2.0]] + [[1.0]]),
+                       "w": np.array([1, 1, -1, 1, 1, 1.0])})
+    d = data.Description(trees=["t"], tree_labels=[0], time_steps=2, input_size=3, array_branch="seq",
+                         weight_branch="w")
+    messages = set()
+    for read in READERS:
+        with pytest.raises(ValueError) as e:
+            read(path, d)
+        messages.add(str(e.value).split(":")[0])
+    assert messages == {"tree 't' entry 3"}
+    d = data.Description.objects(["u"], ["a", "b"], 3, tree_labels=[0], weight_branch="w")
+    messages = set()
+    for read in READERS:
+        with pytest.raises(ValueError) as e:
+            read(path, d)
+        messages.add(str(e.value).split(":")[0])
+    assert messages == {"tree 'u' entry 2"}  # the negative weight before the unequal counts of entry 4
+
+
+@pytest.mark.parametrize("read", READERS)
+def test_a_branch_may_have_another_type_in_another_tree(read, tmp_path):
+    path = str(tmp_path / "mixed.root")
+    with uproot.recreate(path) as f:
+        f.mktree("sgn", {"seq": (np.float32, (6,))})
+        f["sgn"].extend({"seq": np.ones((2, 6), np.float32)})
+        f.mktree("bkg", {"seq": (np.float64, (6,))})
+        f["bkg"].extend({"seq": np.zeros((3, 6))})
+    d = data.Description(trees=["sgn", "bkg"], tree_labels=[1, 0], time_steps=2, input_size=3, array_branch="seq")
+    x, y, _, _ = read(path, d)
+    assert x.shape == (5, 2, 3) and list(y) == [1, 1, 0, 0, 0]
+
+
+@pytest.mark.parametrize("read", READERS)
+def test_bad_description_is_refused_by_both(read, tutorial_file):
+    d = data.Description(trees=["sgn"], tree_labels=[1], time_steps=10, input_size=30,
+                         step_branches=["vars_time0"])
+    with pytest.raises(ValueError, match="1 step branches for 10 time steps"):
+        read(tutorial_file, d)

@@ -55,3 +55,15 @@ def test_columns_are_checked(tracks_file):
     d = data.Description.objects(["bjets"], ["trk_pt"], 6, sort_by="trk_nan")
     with pytest.raises(ValueError, match=r"RDataFrame entry \d+ column 'trk_nan': object 1 has a NaN sort key"):
         data.from_rdataframe(bad, d, label=1)
+
+
+def test_empty_selection_and_implicit_mt(tracks_file):
+    d = data.Description.tracks(max_tracks=6)
+    empty = data.from_rdataframe(ROOT.RDataFrame("bjets", tracks_file).Filter("ntrk < 0"), d, label=1)
+    assert empty.x.shape == (0, 6, 5) and empty.lengths.shape == (0,)
+    ROOT.EnableImplicitMT(2)
+    try:
+        with pytest.raises(RuntimeError, match="EnableImplicitMT is on"):
+            data.from_rdataframe(ROOT.RDataFrame("bjets", tracks_file), d, label=1)
+    finally:
+        ROOT.DisableImplicitMT()

@@ -315,7 +315,7 @@ void TCpu<Real>::InitializeWeights(Matrix_t &A, EInitialization init, size_t fan
 namespace {
 
 /// Set by SetNumThreads; 0 means the default (OPENBLAS_NUM_THREADS, else the number of cores).
-int gNumThreads = 0;
+std::atomic<int> gNumThreads{0};
 /// True on a thread running a pool task: a GEMM or ParallelFor there stays on that thread.
 thread_local bool tInPool = false;
 
@@ -407,14 +407,17 @@ private:
    {
       tInPool = true;
       size_t seen = 0;
+      bool busy = false; // only a worker that had a task spins for the next; idle ones sleep
       while (true) {
-         SpinFor([&] { return fGeneration.load() != seen; });
+         if (busy)
+            SpinFor([&] { return fGeneration.load() != seen; });
          std::unique_lock<std::mutex> lock(fMutex);
          fWake.wait(lock, [&] { return fStop || fGeneration.load() != seen; });
          if (fStop)
             return;
          seen = fGeneration.load();
-         if (k >= fTasks)
+         busy = k < fTasks;
+         if (!busy)
             continue;
          const auto *task = fTask;
          lock.unlock();
@@ -490,7 +493,8 @@ template <typename Real>
 int TCpu<Real>::GetNumThreads()
 {
    const int threads = DefaultThreads();
-   return gNumThreads > 0 ? gNumThreads : threads;
+   const int n = gNumThreads.load();
+   return n > 0 ? n : threads;
 }
 
 template <typename Real>

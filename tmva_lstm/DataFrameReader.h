@@ -2,7 +2,10 @@
 // columns are those of the description (Samples.h), and the samples are the tree reader's for the
 // same entries. Every column is flattened to doubles by a JIT-compiled Define (any numeric type:
 // scalars, RVec/std::vector, and vectors of vectors), then turned into samples by the same
-// TSampleAssembler as the tree reader. One event loop books every column.
+// TSampleAssembler as the tree reader. One event loop books every column. Differences from the
+// tree reader: RDataFrame shows fixed arrays and vectors alike (RVec), so a fixed array is not
+// refused as an object branch; values pass through double (exact for every type except 64-bit
+// integers beyond 2^53); ImplicitMT is refused, as it would give the entries out of order.
 #pragma once
 
 #include "Samples.h"
@@ -131,6 +134,9 @@ public:
    /// description has no label branch.
    TDataSet<Real> Read(double label = 0)
    {
+      if (ROOT::IsImplicitMTEnabled())
+         throw std::runtime_error("TDataFrameReader: ROOT::EnableImplicitMT is on; the event loop must run in entry "
+                                  "order (ROOT::DisableImplicitMT() first)");
       const size_t T = fDesc.timeSteps, D = fDesc.inputSize, nInputs = fDesc.InputBranches().size();
       const std::vector<std::string> branches = fDesc.Branches();
       auto column = [&](const std::string &b) -> detail::TValuesColumn * {

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <memory>
 #include <numeric>
 #include <stdexcept>
@@ -31,8 +32,12 @@ namespace tmva_lstm {
 /// `path:tree` → {path, tree}; a colon that starts "//" belongs to a URL (root://host//file).
 inline std::pair<std::string, std::string> SplitFileSpec(const std::string &spec)
 {
+   // In a URL the tree's colon can only come after the host (root://host:1094//path:tree).
+   const size_t scheme = spec.find("://");
+   const size_t path = scheme == std::string::npos ? 0 : spec.find('/', scheme + 3);
    const size_t colon = spec.rfind(':');
-   if (colon == std::string::npos || spec.compare(colon + 1, 2, "//") == 0)
+   if (path == std::string::npos || colon == std::string::npos || colon < path ||
+       spec.compare(colon + 1, 2, "//") == 0)
       return {spec, ""};
    return {spec.substr(0, colon), spec.substr(colon + 1)};
 }
@@ -41,7 +46,8 @@ inline std::pair<std::string, std::string> SplitFileSpec(const std::string &spec
 /// a glob matches nothing.
 inline std::vector<std::string> ExpandFilePattern(const std::string &path)
 {
-   if (path.find_first_of("*?[") == std::string::npos || path.find("://") != std::string::npos)
+   if (path.find_first_of("*?[") == std::string::npos || path.find("://") != std::string::npos ||
+       std::filesystem::exists(path)) // a file whose name holds a [ is itself
       return {path};
    glob_t found;
    const int status = glob(path.c_str(), GLOB_NOSORT, nullptr, &found);
@@ -74,7 +80,8 @@ public:
          throw std::invalid_argument("tree reader: no files given");
       for (const std::string &name : desc.trees)
          fChains.push_back(std::make_unique<TChain>(name.c_str()));
-      std::vector<std::string> types(desc.Branches().size());
+      // the type each branch had in the first file, per tree
+      std::vector<std::vector<std::string>> types(desc.trees.size(), std::vector<std::string>(desc.Branches().size()));
       for (const std::string &spec : files) {
          const auto [pattern, only] = SplitFileSpec(spec);
          size_t onlyIndex = desc.trees.size();
@@ -92,7 +99,7 @@ public:
             for (size_t k = 0; k < desc.trees.size(); ++k) {
                if (onlyIndex != desc.trees.size() && k != onlyIndex)
                   continue;
-               CheckTree(*f, file, desc.trees[k], types);
+               CheckTree(*f, file, desc.trees[k], types[k]);
                fChains[k]->Add(file.c_str());
             }
          }
@@ -137,31 +144,37 @@ public:
       const VTreeColumn *label = optional(fDesc.labelBranch), *weight = optional(fDesc.weightBranch),
                         *sortKey = optional(fDesc.sortBy);
       const size_t count = size_t(last) - first;
-      data.x.reserve(data.x.size() + count * T * D), data.y.reserve(data.y.size() + count);
-      data.w.reserve(data.w.size() + count);
+      auto reserve = [](auto &v, size_t more) { // geometric: repeated Reads into one data set stay linear
+         if (v.capacity() < v.size() + more)
+            v.reserve(std::max(v.size() + more, 2 * v.capacity()));
+      };
+      reserve(data.x, count * T * D), reserve(data.y, count), reserve(data.w, count);
       if (fDesc.HasObjects())
-         data.lengths.reserve(data.lengths.size() + count);
+         reserve(data.lengths, count);
       if (reader.SetEntriesRange(Long64_t(first), last) != TTreeReader::kEntryValid)
          throw std::runtime_error("tree '" + name + "': cannot read entries from " + std::to_string(first));
       TSampleAssembler<Real> assembler(fDesc);
-      int treeNumber = -1;
+      size_t read = 0;
       while (reader.Next()) {
          const Long64_t entry = reader.GetCurrentEntry();
          auto where = [&](const std::string &branch) {
             return "tree '" + name + "' entry " + std::to_string(entry) +
                    (branch.empty() ? "" : " branch '" + branch + "'");
          };
-         if (reader.GetEntryStatus() != TTreeReader::kEntryValid)
-            throw std::runtime_error("tree '" + name + "': cannot read entry " + std::to_string(entry) + " of " +
-                                     chain->GetFile()->GetName());
-         if (chain->GetTreeNumber() != treeNumber) { // a new file: every column attached?
-            treeNumber = chain->GetTreeNumber();
-            for (const auto &c : columns)
-               if (c->SetupStatus() < 0)
-                  throw std::runtime_error(where(c->Name()) + ": TTreeReader cannot read it as " + c->TypeName());
-         }
          assembler.Append(inputs, sortKey, label ? label->At(0) : fDesc.treeLabels[tree], weight ? weight->At(0) : 1.0,
                           where, data);
+         ++read;
+      }
+      if (read != count) { // Next() is false on any failure too: a column that cannot attach, a bad file
+         const std::string at = "tree '" + name + "': reading stopped at entry " + std::to_string(first + read) +
+                                " of " + std::to_string(last);
+         for (const auto &c : columns)
+            if (c->SetupStatus() < 0)
+               throw std::runtime_error(at + ": TTreeReader cannot read branch '" + c->Name() + "' as " +
+                                        c->TypeName());
+         throw std::runtime_error(at + " (TTreeReader status " + std::to_string(int(reader.GetEntryStatus())) +
+                                  (chain->GetFile() ? std::string(", file ") + chain->GetFile()->GetName() : "") +
+                                  ")");
       }
    }
 

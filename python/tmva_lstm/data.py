@@ -150,6 +150,8 @@ def iterate_root(path, description, step_size=100_000):
 
 
 def _copy(vector, n):
+    if n == 0:
+        return np.empty(0, np.float32)
     pointer = vector.data()
     pointer.reshape((n,))
     return np.array(pointer, dtype=np.float32)
@@ -239,8 +241,11 @@ def iterate_uproot(path, description, step_size=100_000):
     """The same samples as iterate_root, read with uproot."""
     import uproot
 
-    sources = files(path)
     d = description
+    _cpp.call(d.to_cpp().Check)
+    if not d.trees:
+        raise ValueError("tree reader: no tree names given")
+    sources = files(path)
     for p, only in sources:
         if only is not None and only not in d.trees:
             raise ValueError(f"'{p}:{only}': tree '{only}' is not one of the trees to read ({', '.join(d.trees)})")
@@ -260,7 +265,37 @@ def iterate_uproot(path, description, step_size=100_000):
                     start += n
 
 
+class _EntryError(ValueError):
+    """A chunk's first bad entry (index in the chunk) for the sizes of its columns."""
+
+    def __init__(self, entry, message):
+        super().__init__(message)
+        self.entry = entry
+
+
+def _first_bad(bad_per_check):
+    """(entry, message) of the earliest bad entry over checks given in C++'s order within an entry:
+    [(mask over entries, message(entry))]; None when all pass."""
+    found = [(int(np.flatnonzero(mask)[0]), i, message) for i, (mask, message) in enumerate(bad_per_check)
+             if mask.any()]
+    if not found:
+        return None
+    entry, _, message = min(found, key=lambda f: f[:2])
+    return entry, message(entry)
+
+
 def _samples(arrays, n, k, name, start, d):
+    """One chunk of entries as samples, or the error the C++ reader gives: that of the first bad
+    entry, with the checks of one entry in TSampleAssembler's order."""
+    try:
+        return _checked_samples(arrays, n, k, name, start, d)
+    except _EntryError as e:
+        if e.entry > 0:  # an earlier entry may fail a later check: the C++ reader stops there first
+            _checked_samples(arrays[:e.entry], e.entry, k, name, start, d)
+        raise ValueError(str(e)) from None
+
+
+def _checked_samples(arrays, n, k, name, start, d):
     T, D = d.time_steps, d.input_size
     columns = {b: _flat(arrays[b]) for b in _branches(d)}
     inputs = _input_branches(d)
@@ -269,39 +304,34 @@ def _samples(arrays, n, k, name, start, d):
         x, lengths = _objects(columns, inputs, n, name, start, d)
     else:
         width = D if d.step_branches else T * D
-        parts = []
-        for b in inputs:
-            values, counts = columns[b]
-            bad = np.flatnonzero(counts != width)
-            if bad.size:
-                raise ValueError(f"tree '{name}' entry {start + bad[0]} branch '{b}': {counts[bad[0]]} values, "
-                                 f"expected {width}")
-            parts.append(values.astype(np.float32).reshape(n, width))
-        x = np.concatenate(parts, axis=1).reshape(n, T, D)
+        first = _first_bad([(columns[b][1] != width, lambda e, b=b: f"tree '{name}' entry {start + e} branch '{b}': "
+                             f"{columns[b][1][e]} values, expected {width}") for b in inputs])
+        if first:
+            raise _EntryError(*first)
+        x = np.concatenate([columns[b][0].astype(np.float32).reshape(n, width) for b in inputs],
+                           axis=1).reshape(n, T, D)
     y = (columns[d.label_branch][0].astype(np.float32) if d.label_branch
          else np.full(n, d.tree_labels[k], np.float32))
     w = columns[d.weight_branch][0].astype(np.float32) if d.weight_branch else np.ones(n, np.float32)
-    for what, a in (("an input value", x), ("a target value", y), ("the weight", w)):
-        bad = np.flatnonzero(~np.isfinite(a.reshape(n, -1)).all(axis=1))
-        if bad.size:
-            raise ValueError(f"tree '{name}' entry {start + bad[0]}: {what} is NaN or inf")
-    bad = np.flatnonzero(w < 0)
-    if bad.size:
-        raise ValueError(f"tree '{name}' entry {start + bad[0]}: the weight is negative")
+    checks = [(~np.isfinite(a.reshape(n, -1)).all(axis=1),
+               lambda e, what=what: f"tree '{name}' entry {start + e}: {what} is NaN or inf")
+              for what, a in (("an input value", x), ("a target value", y), ("the weight", w))]
+    first = _first_bad(checks + [(w < 0, lambda e: f"tree '{name}' entry {start + e}: the weight is negative")])
+    if first:
+        raise ValueError(first[1])
     return Samples(x, y, w, lengths)
 
 
 def _objects(columns, inputs, n, name, start, d):
-    """TSequenceTreeReader::ReadObjects for a chunk: sort within each entry (stable), keep the
+    """TSampleAssembler::Objects (Samples.h) for a chunk: sort within each entry (stable), keep the
     first T, pad."""
     T = d.time_steps
     counts = columns[inputs[0]][1]
-    for b in inputs + ([d.sort_by] if d.sort_by else []):
-        bad = np.flatnonzero(columns[b][1] != counts)
-        if bad.size:
-            e = bad[0]
-            raise ValueError(f"tree '{name}' entry {start + e} branch '{b}': {columns[b][1][e]} objects, but "
-                             f"{counts[e]} in '{inputs[0]}'")
+    first = _first_bad([(columns[b][1] != counts, lambda e, b=b: f"tree '{name}' entry {start + e} branch '{b}': "
+                         f"{columns[b][1][e]} objects, but {counts[e]} in '{inputs[0]}'")
+                        for b in inputs + ([d.sort_by] if d.sort_by else [])])
+    if first:
+        raise _EntryError(*first)
     entry = np.repeat(np.arange(n), counts)
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     position = np.arange(len(entry)) - offsets[entry]
@@ -310,8 +340,8 @@ def _objects(columns, inputs, n, name, start, d):
         key = columns[d.sort_by][0].astype(np.float64)
         bad = np.flatnonzero(np.isnan(key))
         if bad.size:
-            raise ValueError(f"tree '{name}' entry {start + entry[bad[0]]} branch '{d.sort_by}': object "
-                             f"{position[bad[0]]} has a NaN sort key")
+            raise _EntryError(int(entry[bad[0]]), f"tree '{name}' entry {start + entry[bad[0]]} branch "
+                              f"'{d.sort_by}': object {position[bad[0]]} has a NaN sort key")
         key = np.abs(key) if d.sort_abs else key
         order = np.lexsort((-key if d.sort_descending else key, entry))
     keep = position < T  # position in the sorted order: entries stay in place, so offsets hold
@@ -327,7 +357,7 @@ def read_uproot(path, description):
 
 def _concat(chunks, description):
     chunks = list(chunks)
-    if sum(len(c.y) for c in chunks) == 0 and description.trees:
+    if sum(len(c.y) for c in chunks) == 0:
         raise ValueError(f"no entries in the trees {', '.join(description.trees)}")
     lengths = np.concatenate([c.lengths for c in chunks]) if description.has_lengths else None
     return Samples(*(np.concatenate([getattr(c, a) for c in chunks]) for a in ("x", "y", "w")), lengths)
@@ -348,8 +378,11 @@ def from_rdataframe(df, description, label=None):
     from ._cpp import ROOT
 
     if isinstance(df, dict):
+        if not df:
+            raise ValueError("from_rdataframe: an empty dict of frames")
         parts = [from_rdataframe(frame, description, label=c) for c, frame in df.items()]
-        return _concat(parts, description)
+        lengths = np.concatenate([p.lengths for p in parts]) if description.has_lengths else None
+        return Samples(*(np.concatenate([getattr(p, a) for p in parts]) for a in ("x", "y", "w")), lengths)
     if label is None and not description.label_branch:
         raise ValueError("from_rdataframe: give label= (the class of these entries) or a description with a "
                          "label branch")
