@@ -44,10 +44,14 @@ int train_lstm(const char *file = "data/time_data_t10_d30.root", const char *mod
    try {
       const TNetSpec spec = ParseBookingOptions(options);
       TSequenceTreeReader reader(file, TTreeDataDescription::Tutorial(spec.timeSteps, spec.inputSize));
-      const TDataSet<float> all = reader.ReadAll<float>();
-      const TSplit split = SplitIndices(all.GetNSamples(), 0.2, spec.validationFraction, seed);
-      const TDataSet<float> train = all.Subset(split.train), valid = all.Subset(split.valid),
-                            test = all.Subset(split.test);
+      // the entry split of the Python workflow: a hash of (file, tree, entry, seed) picks each part
+      TEntrySplit split;
+      split.seed = seed, split.testFraction = 0.2, split.validFraction = spec.validationFraction;
+      auto part = [&](int p) {
+         split.part = p;
+         return reader.ReadAll<float>(split);
+      };
+      const TDataSet<float> train = part(0), valid = part(1), test = part(2);
       std::cout << "samples: " << train.GetNSamples() << " train, " << valid.GetNSamples() << " validation, "
                 << test.GetNSamples() << " test" << std::endl;
       if (spec.architecture != "GPU")

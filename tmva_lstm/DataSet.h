@@ -2,6 +2,7 @@
 // them around.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <stdexcept>
@@ -21,6 +22,31 @@ struct TDataSet {
    TDataSet(size_t nInputCols, size_t nOutputCols) : inputCols(nInputCols), outputCols(nOutputCols) {}
    size_t GetNSamples() const { return w.size(); }
    bool HasLengths() const { return !lengths.empty(); }
+
+   /// Keeps the first n samples (capacity stays: a reused buffer allocates once).
+   void Resize(size_t n)
+   {
+      x.resize(n * inputCols), y.resize(n * outputCols), w.resize(n);
+      if (HasLengths())
+         lengths.resize(n);
+   }
+   /// Swaps samples a and b.
+   void SwapSamples(size_t a, size_t b)
+   {
+      std::swap_ranges(x.begin() + a * inputCols, x.begin() + (a + 1) * inputCols, x.begin() + b * inputCols);
+      std::swap_ranges(y.begin() + a * outputCols, y.begin() + (a + 1) * outputCols, y.begin() + b * outputCols);
+      std::swap(w[a], w[b]);
+      if (HasLengths())
+         std::swap(lengths[a], lengths[b]);
+   }
+   /// Appends samples [first, first + n) of another data set of the same widths (checked there).
+   void AppendFrom(const TDataSet &other, size_t first, size_t n)
+   {
+      if (other.inputCols != inputCols || other.outputCols != outputCols)
+         throw std::invalid_argument("data set: widths differ");
+      Append(other.x.data() + first * inputCols, other.y.data() + first * outputCols, other.w.data() + first, n,
+             other.HasLengths() ? other.lengths.data() + first : nullptr);
+   }
 
    /// The samples at `index`, in that order.
    TDataSet Subset(const std::vector<size_t> &index) const

@@ -41,6 +41,13 @@
 #pragma link C++ class tmva_lstm::TTreeDataDescription-;
 #pragma link C++ class tmva_lstm::TSequenceTreeReader-;
 #pragma link C++ class tmva_lstm::TDataFrameReader<float>-;
+#pragma link C++ class tmva_lstm::TEntrySplit-;
+#pragma link C++ class tmva_lstm::VSampleStream<float>-;
+#pragma link C++ class tmva_lstm::VSampleStream<double>-;
+#pragma link C++ class tmva_lstm::TTreeSampleStream<float>-;
+#pragma link C++ class tmva_lstm::TTreeSampleStream<double>-;
+#pragma link C++ class tmva_lstm::TStreamTrainer<tmva_lstm::TCpu<float> >-;
+#pragma link C++ class tmva_lstm::TStreamTrainer<tmva_lstm::TCpu<double> >-;
 #pragma link C++ class tmva_lstm::TDataFrameReader<double>-;
 // ROOT ships std::vector<std::vector<T>> for float and double only; the tree reader reads (and
 // users write) the integer and bool ones too, which need a compiled collection proxy.

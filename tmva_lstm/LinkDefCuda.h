@@ -34,6 +34,8 @@
 #pragma link C++ class tmva_lstm::TDeepNet<tmva_lstm::TCuda<double> >-;
 #pragma link C++ class tmva_lstm::TOptimizer<tmva_lstm::TCuda<float> >-;
 #pragma link C++ class tmva_lstm::TOptimizer<tmva_lstm::TCuda<double> >-;
+#pragma link C++ class tmva_lstm::TStreamTrainer<tmva_lstm::TCuda<float> >-;
+#pragma link C++ class tmva_lstm::TStreamTrainer<tmva_lstm::TCuda<double> >-;
 #pragma link C++ function tmva_lstm::BuildDeepNet<tmva_lstm::TCuda<float> >;
 #pragma link C++ function tmva_lstm::MakeRecurrentLayer<tmva_lstm::TCuda<float> >;
 #pragma link C++ function tmva_lstm::BuildDeepNet<tmva_lstm::TCuda<double> >;

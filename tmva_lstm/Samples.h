@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -94,6 +95,51 @@ struct TTreeDataDescription {
          if (!b->empty() && std::find(all.begin(), all.end(), *b) == all.end())
             all.push_back(*b);
       return all;
+   }
+};
+
+/// Train/validation/test by entry, not by position: a hash of (file name without its directory,
+/// tree, entry number within the file, seed) picks the part, so adding files never moves an
+/// entry to another part, and every reader and the stream agree. Parts: 0 train, 1 validation,
+/// 2 test; test takes testFraction of the entries, validation validFraction of the rest.
+struct TEntrySplit {
+   int part = -1; ///< the part a reader keeps; -1 keeps every entry
+   uint64_t seed = 1;
+   double testFraction = 0.2, validFraction = 0.2;
+
+   void Check() const
+   {
+      if (part < -1 || part > 2)
+         throw std::invalid_argument("entry split: part must be -1 (all), 0 (train), 1 (validation) or 2 (test), got " +
+                                     std::to_string(part));
+      if (!(testFraction >= 0 && testFraction < 1 && validFraction >= 0 && validFraction < 1))
+         throw std::invalid_argument("entry split: the test and validation fractions must be in [0, 1)");
+   }
+
+   int PartOf(const std::string &file, const std::string &tree, uint64_t entry) const
+   {
+      uint64_t h = 1469598103934665603ull; // FNV-1a over the file's base name and the tree name …
+      const size_t slash = file.rfind('/');
+      for (const std::string &s : {file.substr(slash == std::string::npos ? 0 : slash + 1), tree}) {
+         for (unsigned char c : s)
+            h = (h ^ c) * 1099511628211ull;
+         h = (h ^ 0xffu) * 1099511628211ull; // a separator no name holds
+      }
+      h ^= entry * 0x9e3779b97f4a7c15ull + seed; // … then the entry and the seed, mixed by splitmix64
+      h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+      h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+      h ^= h >> 31;
+      const double u = double(h >> 11) * 0x1.0p-53; // uniform in [0, 1)
+      return u < testFraction ? 2 : u < testFraction + (1 - testFraction) * validFraction ? 1 : 0;
+   }
+
+   /// PartOf for entries first … first + n − 1 of one file and tree.
+   std::vector<int> PartsOf(const std::string &file, const std::string &tree, uint64_t first, size_t n) const
+   {
+      std::vector<int> parts(n);
+      for (size_t k = 0; k < n; ++k)
+         parts[k] = PartOf(file, tree, first + k);
+      return parts;
    }
 };
 

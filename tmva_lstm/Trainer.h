@@ -1,5 +1,6 @@
-// Training: minibatches from a shuffled host data set, validation loss every epoch, early
-// stopping with the best weights restored. The same loop serves Python, the CLI and macros.
+// Training: minibatches from a shuffled host data set, or from a stream of chunks through a
+// bounded shuffle buffer; validation loss every epoch, early stopping with the best weights
+// restored. The same epoch loop serves Python, the CLI and macros, in memory or streaming.
 #pragma once
 
 #include "DataSet.h"
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <numeric>
 #include <random>
 #include <stdexcept>
@@ -28,6 +30,7 @@ struct TEpochRecord {
 class TEpochShuffler {
 public:
    TEpochShuffler(size_t n, uint64_t seed) : fRng(seed), fIndex(n) { std::iota(fIndex.begin(), fIndex.end(), size_t(0)); }
+   size_t Size() const { return fIndex.size(); }
    const std::vector<size_t> &Next()
    {
       std::shuffle(fIndex.begin(), fIndex.end(), fRng);
@@ -47,10 +50,11 @@ public:
    using Real = typename Architecture_t::Scalar_t;
    using Matrix_t = typename Architecture_t::Matrix_t;
 
+   /// `data` may change between loads (a streaming buffer), widths excepted.
    TBatchLoader(const TDataSet<Real> &data, size_t batchSize)
       : fData(data), fB(batchSize), fHx(batchSize * data.inputCols), fHy(batchSize * data.outputCols), fHw(batchSize),
-        fHl(data.HasLengths() ? batchSize : 0), fX(batchSize, data.inputCols), fY(batchSize, data.outputCols),
-        fW(1, batchSize), fL(data.HasLengths() ? batchSize : 0, 1)
+        fHl(batchSize), fX(batchSize, data.inputCols), fY(batchSize, data.outputCols), fW(1, batchSize),
+        fL(batchSize, 1)
    {
    }
    /// Returns how many real samples the batch holds.
@@ -86,28 +90,42 @@ private:
    Matrix_t fX, fY, fW, fL;
 };
 
-/// One pass over the samples `index` in batches, returning the weighted mean loss; with an
-/// optimizer, every batch is also a training step.
-template <typename Architecture_t>
-double Pass(TDeepNet<Architecture_t> &net, TBatchLoader<Architecture_t> &loader, const std::vector<size_t> &index,
-            TOptimizer<Architecture_t> *optimizer)
-{
+/// A pass's loss: the weighted sum and the weight (the mean is their ratio).
+struct TPassLoss {
    double total = 0, weight = 0;
-   net.ResetState();
-   for (size_t first = 0; first < index.size(); first += net.GetBatchSize()) {
-      const size_t n = loader.Load(index, first);
-      const double w = loader.BatchWeight(n);
-      if (w == 0)
-         continue;
-      net.Forward(loader.X(), loader.L(), optimizer != nullptr); // dropout while training only
-      total += double(net.Loss(loader.Y(), loader.W())) * w;
-      weight += w;
-      if (optimizer) {
-         net.Backward(loader.Y(), loader.W());
-         optimizer->Step();
-      }
+   double Mean() const { return weight > 0 ? total / weight : 0.0; }
+};
+
+/// One batch, rows index[first … first+B) of the loader's data set, through the net; with an
+/// optimizer also a training step.
+template <typename Architecture_t>
+void Step(TDeepNet<Architecture_t> &net, TBatchLoader<Architecture_t> &loader, const std::vector<size_t> &index,
+          size_t first, TOptimizer<Architecture_t> *optimizer, TPassLoss &loss)
+{
+   const size_t n = loader.Load(index, first);
+   const double w = loader.BatchWeight(n);
+   if (w == 0)
+      return;
+   net.Forward(loader.X(), loader.L(), optimizer != nullptr); // dropout while training only
+   loss.total += double(net.Loss(loader.Y(), loader.W())) * w;
+   loss.weight += w;
+   if (optimizer) {
+      net.Backward(loader.Y(), loader.W());
+      optimizer->Step();
    }
-   return weight > 0 ? total / weight : 0.0;
+}
+
+/// One pass over the samples `index` in batches; with an optimizer, every batch is also a
+/// training step.
+template <typename Architecture_t>
+TPassLoss Pass(TDeepNet<Architecture_t> &net, TBatchLoader<Architecture_t> &loader, const std::vector<size_t> &index,
+               TOptimizer<Architecture_t> *optimizer)
+{
+   TPassLoss loss;
+   net.ResetState();
+   for (size_t first = 0; first < index.size(); first += net.GetBatchSize())
+      Step(net, loader, index, first, optimizer, loss);
+   return loss;
 }
 
 /// The weighted mean loss over a whole data set.
@@ -117,7 +135,7 @@ double EvaluateLoss(TDeepNet<Architecture_t> &net, const TDataSet<typename Archi
    std::vector<size_t> index(data.GetNSamples());
    std::iota(index.begin(), index.end(), size_t(0));
    TBatchLoader<Architecture_t> loader(data, net.GetBatchSize());
-   return Pass<Architecture_t>(net, loader, index, nullptr);
+   return Pass<Architecture_t>(net, loader, index, nullptr).Mean();
 }
 
 /// Predictions (after the output function) for every sample, n × outputCols, row-major.
@@ -143,56 +161,41 @@ std::vector<typename Architecture_t::Scalar_t> Predict(TDeepNet<Architecture_t> 
    return result;
 }
 
-/// One training phase. Prints one line per epoch when `verbose`. Returns the history; the net
-/// ends with the weights of the epoch with the best validation loss.
-template <typename Architecture_t>
-std::vector<TEpochRecord> Train(TDeepNet<Architecture_t> &net, const TTrainingPhase &phase,
-                                const TDataSet<typename Architecture_t::Scalar_t> &train,
-                                const TDataSet<typename Architecture_t::Scalar_t> &valid, uint64_t seed,
-                                bool verbose = true)
+namespace detail {
+
+/// The epoch loop of a training phase, for any source of samples: trainPass() runs one training
+/// epoch and returns its loss, validLoss() the validation loss. Keeps the best weights.
+template <typename Architecture_t, typename TrainPass, typename ValidLoss>
+std::vector<TEpochRecord> EpochLoop(TDeepNet<Architecture_t> &net, const TTrainingPhase &phase, bool verbose,
+                                    TrainPass trainPass, ValidLoss validLoss)
 {
    using Matrix_t = typename Architecture_t::Matrix_t;
-   if (train.GetNSamples() == 0 || valid.GetNSamples() == 0)
-      throw std::invalid_argument("Train: the training and validation sets must not be empty");
-   if (train.HasLengths() != valid.HasLengths())
-      throw std::invalid_argument("Train: give lengths for both the training and the validation set, or for neither");
-   if (train.inputCols != net.GetInputCols() || train.outputCols != net.GetOutputCols() ||
-       valid.inputCols != net.GetInputCols() || valid.outputCols != net.GetOutputCols())
-      throw std::invalid_argument("Train: data widths do not match the network");
-   if (phase.batchSize != net.GetBatchSize())
-      throw std::invalid_argument("Train: the phase's BatchSize differs from the network's batch size");
-   TOptimizer<Architecture_t> optimizer(net, phase.optimizer, phase.learningRate, phase.momentum, phase.beta1,
-                                        phase.beta2, phase.epsilon);
-   TEpochShuffler shuffler(train.GetNSamples(), seed);
-   net.SetDropout(phase.dropout, seed);
-   TBatchLoader<Architecture_t> loader(train, net.GetBatchSize());
-
    auto parameters = net.GetParameters();
    std::vector<Matrix_t> best;
    for (auto &p : parameters)
       best.push_back(*p.value);
-   double bestLoss = EvaluateLoss(net, valid);
+   double bestLoss = validLoss();
    size_t sinceBest = 0;
    std::vector<TEpochRecord> history;
    for (size_t epoch = 1; epoch <= phase.maxEpochs && sinceBest < phase.convergenceSteps; ++epoch) {
       const auto start = std::chrono::steady_clock::now();
-      const double trainLoss = Pass<Architecture_t>(net, loader, shuffler.Next(), &optimizer);
-      const double validLoss = EvaluateLoss(net, valid);
+      const double trainLoss = trainPass();
+      const double valid = validLoss();
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      history.push_back({epoch, trainLoss, validLoss, seconds});
-      if (!std::isfinite(validLoss))
-         throw std::runtime_error("Train: the validation loss became " + std::to_string(validLoss) +
-                                  " at epoch " + std::to_string(epoch) + " (learning rate too large?)");
-      if (validLoss < bestLoss) {
-         bestLoss = validLoss, sinceBest = 0;
+      history.push_back({epoch, trainLoss, valid, seconds});
+      if (!std::isfinite(valid))
+         throw std::runtime_error("Train: the validation loss became " + std::to_string(valid) + " at epoch " +
+                                  std::to_string(epoch) + " (learning rate too large?)");
+      if (valid < bestLoss) {
+         bestLoss = valid, sinceBest = 0;
          for (size_t k = 0; k < parameters.size(); ++k)
             best[k] = *parameters[k].value;
       } else {
          ++sinceBest;
       }
       if (verbose) {
-         std::printf("epoch %3zu  train loss %.6f  valid loss %.6f  %s  %.2f s\n", epoch, history.back().trainLoss,
-                     validLoss, sinceBest == 0 ? "*" : " ", seconds);
+         std::printf("epoch %3zu  train loss %.6f  valid loss %.6f  %s  %.2f s\n", epoch, trainLoss, valid,
+                     sinceBest == 0 ? "*" : " ", seconds);
          std::fflush(stdout);
       }
    }
@@ -201,5 +204,185 @@ std::vector<TEpochRecord> Train(TDeepNet<Architecture_t> &net, const TTrainingPh
    net.SetDropout({}, 0);
    return history;
 }
+
+template <typename Architecture_t, typename Real>
+void CheckData(const TDeepNet<Architecture_t> &net, const TTrainingPhase &phase, const TDataSet<Real> &data,
+               const char *what)
+{
+   if (data.inputCols != net.GetInputCols() || data.outputCols != net.GetOutputCols())
+      throw std::invalid_argument(std::string("Train: the ") + what + " data widths (" +
+                                  std::to_string(data.inputCols) + ", " + std::to_string(data.outputCols) +
+                                  ") do not match the network (" + std::to_string(net.GetInputCols()) + ", " +
+                                  std::to_string(net.GetOutputCols()) + ")");
+   if (phase.batchSize != net.GetBatchSize())
+      throw std::invalid_argument("Train: the phase's BatchSize differs from the network's batch size");
+}
+
+} // namespace detail
+
+/// One training phase. Prints one line per epoch when `verbose`. Returns the history; the net
+/// ends with the weights of the epoch with the best validation loss.
+template <typename Architecture_t>
+std::vector<TEpochRecord> Train(TDeepNet<Architecture_t> &net, const TTrainingPhase &phase,
+                                const TDataSet<typename Architecture_t::Scalar_t> &train,
+                                const TDataSet<typename Architecture_t::Scalar_t> &valid, uint64_t seed,
+                                bool verbose = true)
+{
+   if (train.GetNSamples() == 0 || valid.GetNSamples() == 0)
+      throw std::invalid_argument("Train: the training and validation sets must not be empty");
+   if (train.HasLengths() != valid.HasLengths())
+      throw std::invalid_argument("Train: give lengths for both the training and the validation set, or for neither");
+   detail::CheckData(net, phase, train, "training");
+   detail::CheckData(net, phase, valid, "validation");
+   TOptimizer<Architecture_t> optimizer(net, phase.optimizer, phase.learningRate, phase.momentum, phase.beta1,
+                                        phase.beta2, phase.epsilon);
+   TEpochShuffler shuffler(train.GetNSamples(), seed);
+   net.SetDropout(phase.dropout, seed);
+   TBatchLoader<Architecture_t> loader(train, net.GetBatchSize());
+   return detail::EpochLoop(
+      net, phase, verbose, [&] { return Pass<Architecture_t>(net, loader, shuffler.Next(), &optimizer).Mean(); },
+      [&] { return EvaluateLoss(net, valid); });
+}
+
+/// Samples in chunks, pass after pass (a ROOT file read in entry ranges: TreeReader.h).
+template <typename Real>
+class VSampleStream {
+public:
+   virtual ~VSampleStream() = default;
+   /// Back to the first chunk.
+   virtual void Rewind() = 0;
+   /// Replaces chunk's samples by the next chunk's; false (chunk empty) after the last.
+   virtual bool Next(TDataSet<Real> &chunk) = 0;
+   virtual size_t InputCols() const = 0;
+   virtual bool HasLengths() const = 0;
+};
+
+/// Streaming training and evaluation. Memory: the shuffle buffer, one chunk and one batch.
+template <typename Architecture_t>
+class TStreamTrainer {
+public:
+   using Real = typename Architecture_t::Scalar_t;
+
+   TStreamTrainer(TDeepNet<Architecture_t> &net, size_t bufferSize)
+      : fNet(net), fBufferSize(bufferSize), fBuffer(net.GetInputCols(), net.GetOutputCols()),
+        fChunk(net.GetInputCols(), net.GetOutputCols()), fLoader(fBuffer, net.GetBatchSize())
+   {
+      if (net.GetOutputCols() != 1)
+         throw std::invalid_argument("streaming: trees give one target per entry; the network has " +
+                                     std::to_string(net.GetOutputCols()) + " outputs");
+      if (bufferSize < net.GetBatchSize())
+         throw std::invalid_argument("streaming: the shuffle buffer (" + std::to_string(bufferSize) +
+                                     " samples) must hold at least one batch (" +
+                                     std::to_string(net.GetBatchSize()) + ")");
+   }
+
+   TStreamTrainer(TStreamTrainer &&) = delete; // holds references; one constructor for PyROOT
+
+   /// One training phase over the stream (as Train): each epoch reads the training stream into the
+   /// shuffle buffer; whenever it holds bufferSize samples, a batch drawn at random (seeded) trains
+   /// the net; at the end of the stream the rest goes in a shuffled order, TEpochShuffler's. With a
+   /// buffer at least as large as the data this is Train on the same samples, batch for batch.
+   std::vector<TEpochRecord> Train(const TTrainingPhase &phase, VSampleStream<Real> &train, VSampleStream<Real> &valid,
+                                   uint64_t seed, bool verbose = true)
+   {
+      if (train.HasLengths() != valid.HasLengths())
+         throw std::invalid_argument("Train: give lengths for both the training and the validation stream, or for "
+                                     "neither");
+      detail::CheckData(fNet, phase, fBuffer, "training");
+      if (train.InputCols() != fNet.GetInputCols() || valid.InputCols() != fNet.GetInputCols())
+         throw std::invalid_argument("Train: the stream's samples do not match the network's input width");
+      TOptimizer<Architecture_t> optimizer(fNet, phase.optimizer, phase.learningRate, phase.momentum, phase.beta1,
+                                           phase.beta2, phase.epsilon);
+      fNet.SetDropout(phase.dropout, seed);
+      std::mt19937_64 draws(seed ^ 0x5DEECE66Dull); // the buffer's draws; the drain order is TEpochShuffler's
+      std::unique_ptr<TEpochShuffler> drain;
+      return detail::EpochLoop(
+         fNet, phase, verbose, [&] { return TrainPass(train, optimizer, draws, drain, seed); },
+         [&] { return Loss(valid); });
+   }
+
+   /// The weighted mean loss over a stream, in batches of consecutive samples across chunks (as
+   /// EvaluateLoss on the same samples).
+   double Loss(VSampleStream<Real> &stream)
+   {
+      const size_t B = fNet.GetBatchSize();
+      TPassLoss loss;
+      fNet.ResetState();
+      Reset(stream);
+      std::vector<size_t> index;
+      size_t first = 0; // buffer rows before it are done
+      while (stream.Next(fChunk)) {
+         fBuffer.AppendFrom(fChunk, 0, fChunk.GetNSamples());
+         for (; fBuffer.GetNSamples() - first >= B; first += B)
+            StepRows(first, B, nullptr, index, loss);
+         Compact(first), first = 0;
+      }
+      if (fBuffer.GetNSamples() > 0)
+         StepRows(0, fBuffer.GetNSamples(), nullptr, index, loss);
+      if (loss.weight == 0)
+         throw std::invalid_argument("streaming: the validation stream has no samples of non-zero weight");
+      return loss.Mean();
+   }
+
+private:
+   double TrainPass(VSampleStream<Real> &stream, TOptimizer<Architecture_t> &optimizer, std::mt19937_64 &draws,
+                    std::unique_ptr<TEpochShuffler> &drain, uint64_t seed)
+   {
+      const size_t B = fNet.GetBatchSize();
+      TPassLoss loss;
+      fNet.ResetState();
+      Reset(stream);
+      std::vector<size_t> index;
+      while (stream.Next(fChunk)) {
+         fBuffer.AppendFrom(fChunk, 0, fChunk.GetNSamples());
+         while (fBuffer.GetNSamples() >= fBufferSize) {
+            // B samples drawn without replacement: each swapped to the end, then the end trains
+            const size_t n = fBuffer.GetNSamples();
+            for (size_t k = 0; k < B; ++k)
+               fBuffer.SwapSamples(std::uniform_int_distribution<size_t>(0, n - 1 - k)(draws), n - 1 - k);
+            StepRows(n - B, B, &optimizer, index, loss);
+            fBuffer.Resize(n - B);
+         }
+      }
+      const size_t rest = fBuffer.GetNSamples();
+      if (rest == 0 && loss.weight == 0)
+         throw std::invalid_argument("streaming: the training stream has no samples");
+      if (!drain || drain->Size() != rest)
+         drain = std::make_unique<TEpochShuffler>(rest, seed);
+      const std::vector<size_t> &order = drain->Next();
+      for (size_t first = 0; first < rest; first += B)
+         Step(fNet, fLoader, order, first, &optimizer, loss);
+      return loss.Mean();
+   }
+
+   void Reset(VSampleStream<Real> &stream)
+   {
+      stream.Rewind();
+      fBuffer.Resize(0); // keeps its capacity; takes lengths again with its first sample if the stream has them
+   }
+
+   /// Buffer rows [first, first + n) as one batch (n ≤ B; a short one is padded by the loader).
+   void StepRows(size_t first, size_t n, TOptimizer<Architecture_t> *optimizer, std::vector<size_t> &index,
+                 TPassLoss &loss)
+   {
+      index.resize(n);
+      std::iota(index.begin(), index.end(), first);
+      Step(fNet, fLoader, index, 0, optimizer, loss);
+   }
+
+   /// Drops the buffer's first rows.
+   void Compact(size_t first)
+   {
+      const size_t n = fBuffer.GetNSamples();
+      for (size_t k = first; k < n; ++k)
+         fBuffer.SwapSamples(k - first, k);
+      fBuffer.Resize(n - first);
+   }
+
+   TDeepNet<Architecture_t> &fNet;
+   size_t fBufferSize;
+   TDataSet<Real> fBuffer, fChunk;
+   TBatchLoader<Architecture_t> fLoader;
+};
 
 } // namespace tmva_lstm

@@ -4,9 +4,10 @@
 
 namespace tmva_lstm {
 
-template void TSequenceTreeReader::Read<float>(size_t, size_t, size_t, TDataSet<float> &) const;
-template void TSequenceTreeReader::Read<double>(size_t, size_t, size_t, TDataSet<double> &) const;
-template TDataSet<float> TSequenceTreeReader::ReadAll<float>() const;
-template TDataSet<double> TSequenceTreeReader::ReadAll<double>() const;
+template void TSequenceTreeReader::Read<float>(size_t, size_t, size_t, TDataSet<float> &, const TEntrySplit &) const;
+template void TSequenceTreeReader::Read<double>(size_t, size_t, size_t, TDataSet<double> &,
+                                                const TEntrySplit &) const;
+template TDataSet<float> TSequenceTreeReader::ReadAll<float>(const TEntrySplit &) const;
+template TDataSet<double> TSequenceTreeReader::ReadAll<double>(const TEntrySplit &) const;
 
 } // namespace tmva_lstm

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "Samples.h"
+#include "Trainer.h"
 #include "TreeColumn.h"
 
 #include <TChain.h>
@@ -117,10 +118,12 @@ public:
    const std::vector<std::string> &GetFiles() const { return fFiles; }
 
    /// Append entries [first, first + n) of tree `tree` (over its chain of files) to data
-   /// (inputCols T·D, outputCols 1; with lengths for object collections).
+   /// (inputCols T·D, outputCols 1; with lengths for object collections); with split.part ≥ 0
+   /// only the entries of that part.
    template <typename Real>
-   void Read(size_t tree, size_t first, size_t n, TDataSet<Real> &data) const
+   void Read(size_t tree, size_t first, size_t n, TDataSet<Real> &data, const TEntrySplit &split = {}) const
    {
+      split.Check();
       const size_t T = fDesc.timeSteps, D = fDesc.inputSize;
       TChain *chain = fChains.at(tree).get();
       const std::string &name = fDesc.trees[tree];
@@ -155,8 +158,18 @@ public:
          throw std::runtime_error("tree '" + name + "': cannot read entries from " + std::to_string(first));
       TSampleAssembler<Real> assembler(fDesc);
       size_t read = 0;
+      int treeNumber = -1;
+      std::string file;
       while (reader.Next()) {
          const Long64_t entry = reader.GetCurrentEntry();
+         if (split.part >= 0) {
+            if (chain->GetTreeNumber() != treeNumber)
+               treeNumber = chain->GetTreeNumber(), file = chain->GetFile()->GetName();
+            if (split.PartOf(file, name, uint64_t(entry - chain->GetChainOffset())) != split.part) {
+               ++read;
+               continue;
+            }
+         }
          auto where = [&](const std::string &branch) {
             return "tree '" + name + "' entry " + std::to_string(entry) +
                    (branch.empty() ? "" : " branch '" + branch + "'");
@@ -178,13 +191,13 @@ public:
       }
    }
 
-   /// Every entry of every tree, tree after tree.
+   /// Every entry of every tree (or one part's), tree after tree.
    template <typename Real>
-   TDataSet<Real> ReadAll() const
+   TDataSet<Real> ReadAll(const TEntrySplit &split = {}) const
    {
       TDataSet<Real> data(fDesc.timeSteps * fDesc.inputSize, 1);
       for (size_t k = 0; k < fChains.size(); ++k)
-         Read(k, 0, GetEntries(k), data);
+         Read(k, 0, GetEntries(k), data, split);
       return data;
    }
 
@@ -244,10 +257,71 @@ private:
    std::vector<std::unique_ptr<TChain>> fChains;
 };
 
+/// A TSequenceTreeReader read chunk after chunk (one part of the entry split), for streaming
+/// training (TStreamTrainer in Trainer.h). The trees take turns, each with a share of the chunk
+/// size in proportion to its entries, so that a chunk mixes the classes of one-tree-per-class
+/// files (read tree after tree, a small shuffle buffer would see one class at a time).
+template <typename Real>
+class TTreeSampleStream final : public VSampleStream<Real> {
+public:
+   TTreeSampleStream(const std::vector<std::string> &files, const TTreeDataDescription &desc, const TEntrySplit &split,
+                     size_t chunkEntries)
+      : fReader(files, desc), fSplit(split), fInputCols(desc.timeSteps * desc.inputSize),
+        fHasLengths(desc.HasObjects()), fNext(fReader.GetNTrees())
+   {
+      split.Check();
+      if (chunkEntries == 0)
+         throw std::invalid_argument("streaming: chunks must hold at least one entry");
+      size_t total = 0;
+      for (size_t t = 0; t < fReader.GetNTrees(); ++t)
+         total += fReader.GetEntries(t);
+      for (size_t t = 0; t < fReader.GetNTrees(); ++t) // at least one entry per turn
+         fShare.push_back(std::max<size_t>(1, size_t(double(chunkEntries) * double(fReader.GetEntries(t)) /
+                                                      double(std::max<size_t>(total, 1)))));
+   }
+   TTreeSampleStream(TTreeSampleStream &&) = delete; // holds the reader; one overload for PyROOT
+
+   void Rewind() override
+   {
+      std::fill(fNext.begin(), fNext.end(), size_t(0));
+      fTurn = 0;
+   }
+   bool Next(TDataSet<Real> &chunk) override
+   {
+      chunk.Resize(0);
+      for (size_t idle = 0; idle < fNext.size();) { // stop after one turn round in which every tree was done
+         const size_t t = fTurn;
+         fTurn = (fTurn + 1) % fNext.size();
+         if (fNext[t] >= fReader.GetEntries(t)) {
+            ++idle;
+            continue;
+         }
+         idle = 0;
+         fReader.Read(t, fNext[t], fShare[t], chunk, fSplit);
+         fNext[t] += fShare[t];
+         if (chunk.GetNSamples() > 0)
+            return true;
+      }
+      return false;
+   }
+   size_t InputCols() const override { return fInputCols; }
+   bool HasLengths() const override { return fHasLengths; }
+
+private:
+   TSequenceTreeReader fReader;
+   TEntrySplit fSplit;
+   size_t fInputCols;
+   bool fHasLengths;
+   std::vector<size_t> fNext, fShare; ///< per tree: the next entry, the entries per turn
+   size_t fTurn = 0;
+};
+
 // Compiled in TreeReader.cxx.
-extern template void TSequenceTreeReader::Read<float>(size_t, size_t, size_t, TDataSet<float> &) const;
-extern template void TSequenceTreeReader::Read<double>(size_t, size_t, size_t, TDataSet<double> &) const;
-extern template TDataSet<float> TSequenceTreeReader::ReadAll<float>() const;
-extern template TDataSet<double> TSequenceTreeReader::ReadAll<double>() const;
+extern template void TSequenceTreeReader::Read<float>(size_t, size_t, size_t, TDataSet<float> &,
+                                                      const TEntrySplit &) const;
+extern template void TSequenceTreeReader::Read<double>(size_t, size_t, size_t, TDataSet<double> &,
+                                                       const TEntrySplit &) const;
+extern template TDataSet<float> TSequenceTreeReader::ReadAll<float>(const TEntrySplit &) const;
+extern template TDataSet<double> TSequenceTreeReader::ReadAll<double>(const TEntrySplit &) const;
 
 } // namespace tmva_lstm

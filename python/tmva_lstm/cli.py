@@ -113,8 +113,10 @@ def _run_training(args, options, files, description=None):
     from .workflow import format_metrics, train
 
     print(f"tmva-lstm: training on {' '.join(expand(files))}\n  booking: {options}")
+    stream = dict(stream=args.stream, buffer_size=args.buffer_size, chunk_entries=args.chunk_entries) \
+        if hasattr(args, "stream") else {}
     net, results, seconds = train(files, description or _description(args), options, out_dir=args.out,
-                                  reader=args.reader, seed=args.seed, dtype=args.dtype)
+                                  reader=args.reader, seed=args.seed, dtype=args.dtype, **stream)
     print(f"  network: {net.layout}  ({len(net.history)} epochs, {seconds:.1f} s)")
     print(format_metrics(results))
     print(f"wrote {os.path.join(args.out, 'model.root')}, loss.png, roc.png, metrics.json")
@@ -229,6 +231,13 @@ def main(argv=None):
     p = commands.add_parser("train", help="train a booked network on a ROOT file")
     _data_options(p)
     p.add_argument("--options", default=TUTORIAL_OPTIONS, help="TMVA booking options (default: the tutorial's)")
+    p.add_argument("--stream", action="store_true",
+                   help="read the files chunk by chunk every epoch (ROOT reader): memory follows --buffer-size, "
+                        "not the data")
+    p.add_argument("--buffer-size", type=_int_at_least(1), default=100_000,
+                   help="--stream: samples in the shuffle buffer (default: 100000)")
+    p.add_argument("--chunk-entries", type=_int_at_least(1), default=10_000,
+                   help="--stream: entries read at a time (default: 10000)")
     p.add_argument("--out", default="out", help="model, plots and metrics go here (default: out)")
     p.set_defaults(run=train_command)
 

@@ -133,20 +133,70 @@ def expand(spec):
     return [path if tree is None else f"{path}:{tree}" for path, tree in files(spec)]
 
 
+# -- the entry split ------------------------------------------------------------------------------
+PARTS = {"train": 0, "valid": 1, "test": 2}
+
+
+def entry_split(part=None, *, seed=1, test_fraction=0.2, valid_fraction=0.2):
+    """tmva_lstm::TEntrySplit: the part ("train", "valid", "test"; None: every entry) that a reader
+    keeps, chosen per entry from a hash of (file name without directory, tree, entry in the file,
+    seed): adding files never moves an entry to another part. test takes test_fraction of the
+    entries, valid valid_fraction of the rest."""
+    if part is not None and part not in PARTS:
+        raise ValueError(f"part must be one of {', '.join(PARTS)} or None, got {part!r}")
+    split = _cpp.ns.TEntrySplit()
+    split.part, split.seed = PARTS.get(part, -1), int(seed)
+    split.testFraction, split.validFraction = float(test_fraction), float(valid_fraction)
+    _cpp.call(split.Check)
+    return split
+
+
 # -- ROOT (TTreeReader, in the C++ library) -------------------------------------------------------
-def iterate_root(path, description, step_size=100_000):
-    """Chunks Samples(x, y, w, lengths) of at most step_size entries, tree after tree, each tree
-    chained over the files."""
+def iterate_root(path, description, step_size=100_000, part=None, **split):
+    """Chunks Samples(x, y, w, lengths) of the entries of at most step_size entries, tree after tree,
+    each tree chained over the files; with part, only that part's entries (entry_split)."""
+    cut = entry_split(part, **split)
     reader = _cpp.call(_cpp.ns.TSequenceTreeReader, expand(path), description.to_cpp())
     T, D = description.time_steps, description.input_size
     for tree in range(reader.GetNTrees()):
         for first in range(0, reader.GetEntries(tree), step_size):
             chunk = _cpp.ns.TDataSet["float"](T * D, 1)
-            _cpp.call(_cpp.template(reader, "Read", "float"), tree, first, step_size, chunk)
+            _cpp.call(_cpp.template(reader, "Read", "float"), tree, first, step_size, chunk, cut)
             n = chunk.GetNSamples()
             x = _copy(chunk.x, n * T * D).reshape(n, T, D)
             lengths = _copy(chunk.lengths, n).astype(np.int64) if description.has_lengths else None
             yield Samples(x, _copy(chunk.y, n), _copy(chunk.w, n), lengths)
+
+
+class Stream:
+    """Entries of ROOT files for streaming training (Net.fit): read in chunks of about
+    chunk_entries by the C++ reader (tmva_lstm::TTreeSampleStream; the trees take turns, each with
+    a share in proportion to its entries), one part of the entry split, never all at once.
+    iter(stream) gives the same chunks as Samples; concatenated, they are the samples in the order
+    streaming training sees them (what fit in memory must get to give bit-identical results)."""
+
+    def __init__(self, path, description, part=None, *, chunk_entries=10_000, **split):
+        self.path, self.description, self.part, self.split = path, description, part, split
+        self.chunk_entries = int(chunk_entries)
+        entry_split(part, **split)  # checked now, not at the first epoch
+        if self.chunk_entries < 1:
+            raise ValueError(f"chunk_entries must be >= 1, got {chunk_entries}")
+
+    def to_cpp(self, ctype):
+        return _cpp.call(_cpp.ns.TTreeSampleStream[ctype], expand(self.path), self.description.to_cpp(),
+                         entry_split(self.part, **self.split), self.chunk_entries)
+
+    def __iter__(self):
+        stream = self.to_cpp("float")
+        d = self.description
+        n_in = d.time_steps * d.input_size
+        chunk = _cpp.ns.TDataSet["float"](n_in, 1)
+        stream.Rewind()
+        while _cpp.call(stream.Next, chunk):
+            n = chunk.GetNSamples()
+            lengths = _copy(chunk.lengths, n).astype(np.int64) if d.has_lengths else None
+            yield Samples(_copy(chunk.x, n * n_in).reshape(n, d.time_steps, d.input_size), _copy(chunk.y, n),
+                          _copy(chunk.w, n), lengths)
 
 
 def _copy(vector, n):
@@ -157,8 +207,9 @@ def _copy(vector, n):
     return np.array(pointer, dtype=np.float32)
 
 
-def read_root(path, description):
-    return _concat(iterate_root(path, description), description)
+def read_root(path, description, part=None, **split):
+    """Every entry (or one part's: entry_split) as Samples."""
+    return _concat(iterate_root(path, description, part=part, **split), description)
 
 
 # -- uproot ---------------------------------------------------------------------------------------
@@ -237,10 +288,11 @@ def _branches(d):
     return out
 
 
-def iterate_uproot(path, description, step_size=100_000):
+def iterate_uproot(path, description, step_size=100_000, part=None, **split):
     """The same samples as iterate_root, read with uproot."""
     import uproot
 
+    cut = entry_split(part, **split)
     d = description
     _cpp.call(d.to_cpp().Check)
     if not d.trees:
@@ -259,10 +311,18 @@ def iterate_uproot(path, description, step_size=100_000):
                 _check_tree(f, p, name, d, types)
         for p in mine:
             with uproot.open(p) as f:
+                local = 0  # the entry within this file, for the split
                 for arrays in f[name].iterate(_branches(d), step_size=step_size, library="ak"):
                     n = len(arrays)
-                    yield _samples(arrays, n, k, name, start, d)
+                    if cut.part >= 0:
+                        keep = np.flatnonzero(np.array(cut.PartsOf(p, name, local, n)) == cut.part)
+                        chunk = _renumbered(arrays, keep, k, name, start, d)
+                    else:
+                        chunk = _samples(arrays, n, k, name, start, d)
+                    if chunk is not None:
+                        yield chunk
                     start += n
+                    local += n
 
 
 class _EntryError(ValueError):
@@ -351,8 +411,23 @@ def _objects(columns, inputs, n, name, start, d):
     return x, np.minimum(counts, T)
 
 
-def read_uproot(path, description):
-    return _concat(iterate_uproot(path, description), description)
+def _renumbered(arrays, keep, k, name, start, d):
+    """_samples of the kept entries, errors naming each entry by its number in the tree."""
+    if not len(keep):
+        return None
+    try:
+        return _samples(arrays[keep], len(keep), k, name, 0, d)
+    except ValueError as e:
+        m = re.match(r"tree '.*?' entry (\d+)", str(e))
+        if not m:
+            raise
+        local = int(m.group(1))
+        raise ValueError(str(e).replace(f"entry {local}", f"entry {start + int(keep[local])}", 1)) from None
+
+
+def read_uproot(path, description, part=None, **split):
+    """Every entry (or one part's: entry_split) as Samples, read with uproot."""
+    return _concat(iterate_uproot(path, description, part=part, **split), description)
 
 
 def _concat(chunks, description):
@@ -395,9 +470,10 @@ def from_rdataframe(df, description, label=None):
 
 
 def split(samples, *, test_fraction=0.2, valid_fraction=0.2, seed=1):
-    """Shuffle with the seed, then test = test_fraction of all, validation = valid_fraction of the
-    rest, training = what remains (tmva_lstm::SplitIndices, as the macros split).
-    Returns {"train"|"valid"|"test": Samples}."""
+    """Samples already in memory, by position: shuffle with the seed, then test = test_fraction of
+    all, validation = valid_fraction of the rest, training = what remains (tmva_lstm::SplitIndices).
+    Returns {"train"|"valid"|"test": Samples}. Samples from files are split by entry instead
+    (the readers' part=, entry_split), which adding files leaves alone."""
     samples = Samples(*samples)
     parts = _cpp.call(_cpp.ns.SplitIndices, len(samples.y), float(test_fraction), float(valid_fraction), int(seed))
     out = {}

@@ -97,15 +97,34 @@ class Net:
         return dataset
 
     # -- training and inference -----------------------------------------------------------------
-    def fit(self, x, y, w=None, lengths=None, *, x_valid, y_valid, w_valid=None, lengths_valid=None, seed=None,
-            verbose=True):
+    def fit(self, x, y=None, w=None, lengths=None, *, x_valid, y_valid=None, w_valid=None, lengths_valid=None,
+            seed=None, verbose=True, buffer_size=100_000):
         """Every TrainingStrategy phase in turn; one progress line per epoch when verbose.
-        Returns the history: a list of dicts (phase, epoch, train_loss, valid_loss, seconds)."""
-        train = self._dataset(x, y, w, lengths)
-        valid = self._dataset(x_valid, y_valid, w_valid, lengths_valid, name="x_valid")
+        Returns the history: a list of dicts (phase, epoch, train_loss, valid_loss, seconds).
+
+        x and x_valid may be data.Stream objects instead of arrays: training then reads the files
+        chunk by chunk each epoch through a seeded shuffle buffer of buffer_size samples (memory
+        follows the buffer, not the data); with a buffer at least as large as the training part,
+        the result is bit-identical to fit on the same samples in memory."""
+        from .data import Stream
+
         seed = self.spec.seed if seed is None else int(seed)
+        if isinstance(x, Stream) or isinstance(x_valid, Stream):
+            if not (isinstance(x, Stream) and isinstance(x_valid, Stream)):
+                raise TypeError("fit: give both x and x_valid as data.Stream, or both as arrays")
+            ctype = "float" if self.dtype == np.float32 else "double"
+            train, valid = x.to_cpp(ctype), x_valid.to_cpp(ctype)
+            trainer = _cpp.call(_cpp.ns.TStreamTrainer[self._arch], self._net, int(buffer_size))
+            run = lambda phase, k: trainer.Train(phase, train, valid, seed + k, bool(verbose))  # noqa: E731
+        else:
+            if y is None or y_valid is None:
+                raise TypeError("fit: give the targets y and y_valid with array inputs")
+            train = self._dataset(x, y, w, lengths)
+            valid = self._dataset(x_valid, y_valid, w_valid, lengths_valid, name="x_valid")
+            fn = _cpp.template(_cpp.ns, "Train", self._arch)
+            run = lambda phase, k: fn(self._net, phase, train, valid, seed + k, bool(verbose))  # noqa: E731
         for k, phase in enumerate(self.spec.phases):
-            records = _cpp.call(_cpp.template(_cpp.ns, "Train", self._arch), self._net, phase, train, valid, seed + k, bool(verbose))
+            records = _cpp.call(run, phase, k)
             self.history += [dict(phase=k, epoch=r.epoch, train_loss=r.trainLoss, valid_loss=r.validLoss,
                                   seconds=r.seconds) for r in records]
         return self.history

@@ -34,29 +34,49 @@ def tutorial_options(cell):
     return TUTORIAL_OPTIONS.replace("Layout=LSTM|", f"Layout={cell}|")
 
 
-def load_splits(path, description, *, reader="root", seed=1, valid_fraction=0.2, test_fraction=0.2):
-    samples = data.READERS[reader](path, description)
-    return data.split(samples, test_fraction=test_fraction, valid_fraction=valid_fraction, seed=seed)
+def load_splits(path, description, *, reader="root", seed=1, valid_fraction=0.2, test_fraction=0.2, stream=False,
+                chunk_entries=10_000):
+    """{"train", "valid", "test"}: each part of the entry split (data.entry_split) as Samples, or as a
+    data.Stream when stream (ROOT reader only)."""
+    split = dict(seed=seed, test_fraction=test_fraction, valid_fraction=valid_fraction)
+    if stream:
+        if reader != "root":
+            raise ValueError("streaming reads with the ROOT reader (reader='root')")
+        return {part: data.Stream(path, description, part, chunk_entries=chunk_entries, **split)
+                for part in data.PARTS}
+    return {part: data.READERS[reader](path, description, part=part, **split) for part in data.PARTS}
 
 
-def fit(net, splits, seed, verbose):
+def fit(net, splits, seed, verbose, buffer_size=100_000):
     """Train on splits["train"], validate on splits["valid"]; returns the seconds it took."""
     train, valid = splits["train"], splits["valid"]
     start = time.perf_counter()
-    net.fit(train.x, train.y, train.w, x_valid=valid.x, y_valid=valid.y, w_valid=valid.w, lengths=train.lengths,
-            lengths_valid=valid.lengths, seed=seed, verbose=verbose)
+    if isinstance(train, data.Stream):
+        net.fit(train, x_valid=valid, seed=seed, verbose=verbose, buffer_size=buffer_size)
+    else:
+        net.fit(*train, x_valid=valid.x, y_valid=valid.y, w_valid=valid.w, lengths_valid=valid.lengths, seed=seed,
+                verbose=verbose)
     return time.perf_counter() - start
 
 
-def scores(net, samples):
-    return net.predict(samples.x, lengths=samples.lengths)[:, 0]
+def predictions(net, samples):
+    """(y, w, score, loss) over Samples, or over the chunks of a data.Stream (the loss is then the
+    weighted mean of the chunks' losses)."""
+    if isinstance(samples, data.Samples):
+        return (samples.y, samples.w, net.predict(samples.x, lengths=samples.lengths)[:, 0],
+                net.loss(*samples))
+    ys, ws, ps, total = [], [], [], 0.0
+    for chunk in samples:
+        ys.append(chunk.y), ws.append(chunk.w), ps.append(net.predict(chunk.x, lengths=chunk.lengths)[:, 0])
+        total += net.loss(*chunk) * float(chunk.w.sum())
+    y, w = np.concatenate(ys), np.concatenate(ws)
+    return y, w, np.concatenate(ps), total / float(w.sum())
 
 
 def evaluate(net, samples):
-    x, y, w, lengths = samples
-    probability = scores(net, samples)
+    y, w, probability, loss = predictions(net, samples)
     return {"roc_auc": metrics.roc_auc(y, probability, w), "accuracy": metrics.accuracy(y, probability, w),
-            "loss": net.loss(x, y, w, lengths=lengths), "samples": int(len(y))}
+            "loss": loss, "samples": int(len(y))}
 
 
 def format_metrics(results):
@@ -66,21 +86,23 @@ def format_metrics(results):
     return "\n".join(lines)
 
 
-def train(path, description, options, *, out_dir, reader="root", seed=1, dtype=np.float32, verbose=True):
-    """Train on `path`; writes model.root, loss.png, roc.png and metrics.json to out_dir."""
+def train(path, description, options, *, out_dir, reader="root", seed=1, dtype=np.float32, verbose=True,
+          stream=False, buffer_size=100_000, chunk_entries=10_000):
+    """Train on `path`; writes model.root, loss.png, roc.png and metrics.json to out_dir. With
+    stream, every part is read chunk by chunk (training through a shuffle buffer of buffer_size)."""
     net = Net(options, n_outputs=1, dtype=dtype)
-    splits = load_splits(path, description, reader=reader, seed=seed, valid_fraction=net.spec.validationFraction)
-    seconds = fit(net, splits, seed, verbose)
+    splits = load_splits(path, description, reader=reader, seed=seed, valid_fraction=net.spec.validationFraction,
+                         stream=stream, chunk_entries=chunk_entries)
+    seconds = fit(net, splits, seed, verbose, buffer_size)
     results = {name: evaluate(net, splits[name]) for name in ("train", "valid", "test")}
     os.makedirs(out_dir, exist_ok=True)
     net.save(os.path.join(out_dir, "model.root"))
     plots.loss_curves(net.history, os.path.join(out_dir, "loss.png"))
-    test = splits["test"]
-    plots.roc({net.layout.split("|")[0]: metrics.roc_curve(test.y, scores(net, test), test.w)},
-              os.path.join(out_dir, "roc.png"))
+    y, w, score, _ = predictions(net, splits["test"])
+    plots.roc({net.layout.split("|")[0]: metrics.roc_curve(y, score, w)}, os.path.join(out_dir, "roc.png"))
     with open(os.path.join(out_dir, "metrics.json"), "w") as f:
-        json.dump({"files": [str(path)] if isinstance(path, (str, os.PathLike)) else [str(p) for p in path], "options": options, "seed": seed, "train_seconds": seconds,
-                   "epochs": len(net.history), "metrics": results}, f, indent=2)
+        json.dump({"files": data.expand(path), "options": options, "seed": seed, "stream": stream,
+                   "train_seconds": seconds, "epochs": len(net.history), "metrics": results}, f, indent=2)
     return net, results, seconds
 
 
@@ -99,13 +121,13 @@ def compare(path, description, *, out_dir, cells=TUTORIAL_CELLS, reader="root", 
         if verbose:
             print(f"--- {cell}: {net.layout}")
         seconds = fit(net, splits, seed, verbose)
-        test = splits["test"]
-        results[cell] = (evaluate(net, test), seconds)
-        curves[cell] = metrics.roc_curve(test.y, scores(net, test), test.w)
+        y, w, score, _ = predictions(net, splits["test"])
+        results[cell] = (evaluate(net, splits["test"]), seconds)
+        curves[cell] = metrics.roc_curve(y, score, w)
         net.save(os.path.join(out_dir, f"model_{cell}.root"))
     plots.roc(curves, os.path.join(out_dir, "roc_compare.png"))
     with open(os.path.join(out_dir, "metrics_compare.json"), "w") as f:
-        json.dump({"files": [str(path)] if isinstance(path, (str, os.PathLike)) else [str(p) for p in path], "seed": seed, "networks": {
+        json.dump({"files": data.expand(path), "seed": seed, "networks": {
             cell: {"options": tutorial_options(cell), "train_seconds": s, "test": m}
             for cell, (m, s) in results.items()}}, f, indent=2)
     return results
