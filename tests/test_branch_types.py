@@ -167,3 +167,20 @@ def test_non_numeric_branch_refused_naming_tree_branch_type(odd_file, read, bran
     d = data.Description(trees=["t"], tree_labels=[0], time_steps=1, input_size=6, array_branch=branch)
     with pytest.raises(ValueError, match=rf"tree 't' branch '{branch}' has type .+: not a number"):
         read(odd_file, d)
+
+
+@pytest.mark.parametrize("read", [data.read_root, data.read_uproot], ids=["root", "uproot"])
+def test_double_branches_keep_double_precision_for_float64_training(read, tmp_path):
+    path = str(tmp_path / "double.root")
+    exact = np.arange(1, 13, dtype=np.float64).reshape(2, 6) / 10  # 0.1, 0.2, …: not float32 numbers
+    with uproot.recreate(path) as f:
+        f.mktree("dir/t", {"x": (np.float64, (6,))})
+        f["dir/t"].extend({"x": exact})
+    d = data.Description(trees=["dir/t"], tree_labels=[1], time_steps=2, input_size=3, array_branch="x")
+    x, y, w, _ = read(path, d, dtype=np.float64)
+    assert x.dtype == y.dtype == w.dtype == np.float64
+    np.testing.assert_array_equal(x.reshape(2, 6), exact)
+    x32 = read(path, d)[0]
+    assert x32.dtype == np.float32 and not np.array_equal(x32.reshape(2, 6).astype(np.float64), exact)
+    with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+        read(path, d, dtype=np.int32)

@@ -1,10 +1,11 @@
 """Sequence data in ROOT files: the tutorial and b-jet data sets, two readers that give identical
 arrays (uproot, and ROOT's TTreeReader through the C++ library), and a seeded split.
 
-A sample is one tree entry: x (T, D) float32, a target y, a weight w, and, for jagged object
+A sample is one tree entry: x (T, D), a target y, a weight w, and, for jagged object
 collections, its length (the number of objects kept). Both readers read every numeric branch
 type (float, double, the integer types, bool) in every layout (scalar, fixed array of any
-dimension, counted array, std::vector, std::vector<std::vector>) converted to float32, or refuse
+dimension, counted array, std::vector, std::vector<std::vector>) converted to the training dtype
+(dtype=, float32 by default, or float64), or refuse
 it naming the tree, the branch and its type. Files: a path, a glob, `path:tree` (that file gives
 only that tree), or a list of these. Both readers stream in chunks of entries (iterate_*);
 read_* concatenates the chunks.
@@ -22,7 +23,8 @@ from . import _cpp
 
 
 class Samples(NamedTuple):
-    """x (n, T, D) float32, y (n,), w (n,); lengths (n,) int64 for object collections, else None."""
+    """x (n, T, D), y (n,), w (n,) in the training dtype; lengths (n,) int64 for object collections,
+    else None."""
 
     x: np.ndarray
     y: np.ndarray
@@ -152,20 +154,26 @@ def entry_split(part=None, *, seed=1, test_fraction=0.2, valid_fraction=0.2):
 
 
 # -- ROOT (TTreeReader, in the C++ library) -------------------------------------------------------
-def iterate_root(path, description, step_size=100_000, part=None, **split):
+_CTYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+
+
+def _ctype(dtype):
+    if np.dtype(dtype) not in _CTYPES:
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    return _CTYPES[np.dtype(dtype)]
+
+
+def iterate_root(path, description, step_size=100_000, part=None, dtype=np.float32, **split):
     """Chunks Samples(x, y, w, lengths) of the entries of at most step_size entries, tree after tree,
     each tree chained over the files; with part, only that part's entries (entry_split)."""
-    cut = entry_split(part, **split)
+    cut, ctype = entry_split(part, **split), _ctype(dtype)
     reader = _cpp.call(_cpp.ns.TSequenceTreeReader, expand(path), description.to_cpp())
     T, D = description.time_steps, description.input_size
     for tree in range(reader.GetNTrees()):
         for first in range(0, reader.GetEntries(tree), step_size):
-            chunk = _cpp.ns.TDataSet["float"](T * D, 1)
-            _cpp.call(_cpp.template(reader, "Read", "float"), tree, first, step_size, chunk, cut)
-            n = chunk.GetNSamples()
-            x = _copy(chunk.x, n * T * D).reshape(n, T, D)
-            lengths = _copy(chunk.lengths, n).astype(np.int64) if description.has_lengths else None
-            yield Samples(x, _copy(chunk.y, n), _copy(chunk.w, n), lengths)
+            chunk = _cpp.ns.TDataSet[ctype](T * D, 1)
+            _cpp.call(_cpp.template(reader, "Read", ctype), tree, first, step_size, chunk, cut)
+            yield _from_cpp(chunk, description, dtype)
 
 
 class Stream:
@@ -189,27 +197,31 @@ class Stream:
     def __iter__(self):
         stream = self.to_cpp("float")
         d = self.description
-        n_in = d.time_steps * d.input_size
-        chunk = _cpp.ns.TDataSet["float"](n_in, 1)
+        chunk = _cpp.ns.TDataSet["float"](d.time_steps * d.input_size, 1)
         stream.Rewind()
         while _cpp.call(stream.Next, chunk):
-            n = chunk.GetNSamples()
-            lengths = _copy(chunk.lengths, n).astype(np.int64) if d.has_lengths else None
-            yield Samples(_copy(chunk.x, n * n_in).reshape(n, d.time_steps, d.input_size), _copy(chunk.y, n),
-                          _copy(chunk.w, n), lengths)
+            yield _from_cpp(chunk, d, np.float32)
 
 
-def _copy(vector, n):
+def _from_cpp(chunk, d, dtype):
+    """A C++ TDataSet as Samples (copied)."""
+    n, T, D = chunk.GetNSamples(), d.time_steps, d.input_size
+    lengths = _copy(chunk.lengths, n, dtype).astype(np.int64) if d.has_lengths else None
+    return Samples(_copy(chunk.x, n * T * D, dtype).reshape(n, T, D), _copy(chunk.y, n, dtype),
+                   _copy(chunk.w, n, dtype), lengths)
+
+
+def _copy(vector, n, dtype):
     if n == 0:
-        return np.empty(0, np.float32)
+        return np.empty(0, dtype)
     pointer = vector.data()
     pointer.reshape((n,))
-    return np.array(pointer, dtype=np.float32)
+    return np.array(pointer, dtype=dtype)
 
 
-def read_root(path, description, part=None, **split):
+def read_root(path, description, part=None, dtype=np.float32, **split):
     """Every entry (or one part's: entry_split) as Samples."""
-    return _concat(iterate_root(path, description, part=part, **split), description)
+    return _concat(iterate_root(path, description, part=part, dtype=dtype, **split), description)
 
 
 # -- uproot ---------------------------------------------------------------------------------------
@@ -288,11 +300,11 @@ def _branches(d):
     return out
 
 
-def iterate_uproot(path, description, step_size=100_000, part=None, **split):
+def iterate_uproot(path, description, step_size=100_000, part=None, dtype=np.float32, **split):
     """The same samples as iterate_root, read with uproot."""
     import uproot
 
-    cut = entry_split(part, **split)
+    cut, _ = entry_split(part, **split), _ctype(dtype)
     d = description
     _cpp.call(d.to_cpp().Check)
     if not d.trees:
@@ -316,9 +328,9 @@ def iterate_uproot(path, description, step_size=100_000, part=None, **split):
                     n = len(arrays)
                     if cut.part >= 0:
                         keep = np.flatnonzero(np.array(cut.PartsOf(p, name, local, n)) == cut.part)
-                        chunk = _renumbered(arrays, keep, k, name, start, d)
+                        chunk = _renumbered(arrays, keep, k, name, start, d, dtype)
                     else:
-                        chunk = _samples(arrays, n, k, name, start, d)
+                        chunk = _samples(arrays, n, k, name, start, d, dtype)
                     if chunk is not None:
                         yield chunk
                     start += n
@@ -344,35 +356,34 @@ def _first_bad(bad_per_check):
     return entry, message(entry)
 
 
-def _samples(arrays, n, k, name, start, d):
+def _samples(arrays, n, k, name, start, d, dtype):
     """One chunk of entries as samples, or the error the C++ reader gives: that of the first bad
     entry, with the checks of one entry in TSampleAssembler's order."""
     try:
-        return _checked_samples(arrays, n, k, name, start, d)
+        return _checked_samples(arrays, n, k, name, start, d, dtype)
     except _EntryError as e:
         if e.entry > 0:  # an earlier entry may fail a later check: the C++ reader stops there first
-            _checked_samples(arrays[:e.entry], e.entry, k, name, start, d)
+            _checked_samples(arrays[:e.entry], e.entry, k, name, start, d, dtype)
         raise ValueError(str(e)) from None
 
 
-def _checked_samples(arrays, n, k, name, start, d):
+def _checked_samples(arrays, n, k, name, start, d, dtype):
     T, D = d.time_steps, d.input_size
     columns = {b: _flat(arrays[b]) for b in _branches(d)}
     inputs = _input_branches(d)
     lengths = None
     if d.has_lengths:
-        x, lengths = _objects(columns, inputs, n, name, start, d)
+        x, lengths = _objects(columns, inputs, n, name, start, d, dtype)
     else:
         width = D if d.step_branches else T * D
         first = _first_bad([(columns[b][1] != width, lambda e, b=b: f"tree '{name}' entry {start + e} branch '{b}': "
                              f"{columns[b][1][e]} values, expected {width}") for b in inputs])
         if first:
             raise _EntryError(*first)
-        x = np.concatenate([columns[b][0].astype(np.float32).reshape(n, width) for b in inputs],
+        x = np.concatenate([columns[b][0].astype(dtype).reshape(n, width) for b in inputs],
                            axis=1).reshape(n, T, D)
-    y = (columns[d.label_branch][0].astype(np.float32) if d.label_branch
-         else np.full(n, d.tree_labels[k], np.float32))
-    w = columns[d.weight_branch][0].astype(np.float32) if d.weight_branch else np.ones(n, np.float32)
+    y = columns[d.label_branch][0].astype(dtype) if d.label_branch else np.full(n, d.tree_labels[k], dtype)
+    w = columns[d.weight_branch][0].astype(dtype) if d.weight_branch else np.ones(n, dtype)
     checks = [(~np.isfinite(a.reshape(n, -1)).all(axis=1),
                lambda e, what=what: f"tree '{name}' entry {start + e}: {what} is NaN or inf")
               for what, a in (("an input value", x), ("a target value", y), ("the weight", w))]
@@ -382,7 +393,7 @@ def _checked_samples(arrays, n, k, name, start, d):
     return Samples(x, y, w, lengths)
 
 
-def _objects(columns, inputs, n, name, start, d):
+def _objects(columns, inputs, n, name, start, d, dtype):
     """TSampleAssembler::Objects (Samples.h) for a chunk: sort within each entry (stable), keep the
     first T, pad."""
     T = d.time_steps
@@ -405,18 +416,18 @@ def _objects(columns, inputs, n, name, start, d):
         key = np.abs(key) if d.sort_abs else key
         order = np.lexsort((-key if d.sort_descending else key, entry))
     keep = position < T  # position in the sorted order: entries stay in place, so offsets hold
-    x = np.zeros((n, T, d.input_size), np.float32)
+    x = np.zeros((n, T, d.input_size), dtype)
     for f, b in enumerate(inputs):
-        x[entry[keep], position[keep], f] = columns[b][0][order][keep].astype(np.float32)
+        x[entry[keep], position[keep], f] = columns[b][0][order][keep].astype(dtype)
     return x, np.minimum(counts, T)
 
 
-def _renumbered(arrays, keep, k, name, start, d):
+def _renumbered(arrays, keep, k, name, start, d, dtype):
     """_samples of the kept entries, errors naming each entry by its number in the tree."""
     if not len(keep):
         return None
     try:
-        return _samples(arrays[keep], len(keep), k, name, 0, d)
+        return _samples(arrays[keep], len(keep), k, name, 0, d, dtype)
     except ValueError as e:
         m = re.match(r"tree '.*?' entry (\d+)", str(e))
         if not m:
@@ -425,9 +436,9 @@ def _renumbered(arrays, keep, k, name, start, d):
         raise ValueError(str(e).replace(f"entry {local}", f"entry {start + int(keep[local])}", 1)) from None
 
 
-def read_uproot(path, description, part=None, **split):
+def read_uproot(path, description, part=None, dtype=np.float32, **split):
     """Every entry (or one part's: entry_split) as Samples, read with uproot."""
-    return _concat(iterate_uproot(path, description, part=part, **split), description)
+    return _concat(iterate_uproot(path, description, part=part, dtype=dtype, **split), description)
 
 
 def _concat(chunks, description):
@@ -442,7 +453,7 @@ READERS = {"root": read_root, "uproot": read_uproot}
 
 
 # -- RDataFrame -----------------------------------------------------------------------------------
-def from_rdataframe(df, description, label=None):
+def from_rdataframe(df, description, label=None, dtype=np.float32):
     """Samples from an RDataFrame, after the user's Filter and Define calls: the columns named by
     the description (its trees are not used), flattened and assembled as the tree reader does
     (tmva_lstm::TDataFrameReader). `df` may be a dict {class: RDataFrame}; otherwise `label` is
@@ -455,18 +466,15 @@ def from_rdataframe(df, description, label=None):
     if isinstance(df, dict):
         if not df:
             raise ValueError("from_rdataframe: an empty dict of frames")
-        parts = [from_rdataframe(frame, description, label=c) for c, frame in df.items()]
+        parts = [from_rdataframe(frame, description, label=c, dtype=dtype) for c, frame in df.items()]
         lengths = np.concatenate([p.lengths for p in parts]) if description.has_lengths else None
         return Samples(*(np.concatenate([getattr(p, a) for p in parts]) for a in ("x", "y", "w")), lengths)
     if label is None and not description.label_branch:
         raise ValueError("from_rdataframe: give label= (the class of these entries) or a description with a "
                          "label branch")
     node = ROOT.RDF.AsRNode(df)
-    reader = _cpp.call(_cpp.ns.TDataFrameReader["float"], node, description.to_cpp())
-    chunk = _cpp.call(reader.Read, float(label or 0))
-    n, T, D = chunk.GetNSamples(), description.time_steps, description.input_size
-    lengths = _copy(chunk.lengths, n).astype(np.int64) if description.has_lengths else None
-    return Samples(_copy(chunk.x, n * T * D).reshape(n, T, D), _copy(chunk.y, n), _copy(chunk.w, n), lengths)
+    reader = _cpp.call(_cpp.ns.TDataFrameReader[_ctype(dtype)], node, description.to_cpp())
+    return _from_cpp(_cpp.call(reader.Read, float(label or 0)), description, dtype)
 
 
 def split(samples, *, test_fraction=0.2, valid_fraction=0.2, seed=1):

@@ -35,7 +35,7 @@ def tutorial_options(cell):
 
 
 def load_splits(path, description, *, reader="root", seed=1, valid_fraction=0.2, test_fraction=0.2, stream=False,
-                chunk_entries=10_000):
+                chunk_entries=10_000, dtype=np.float32):
     """{"train", "valid", "test"}: each part of the entry split (data.entry_split) as Samples, or as a
     data.Stream when stream (ROOT reader only)."""
     split = dict(seed=seed, test_fraction=test_fraction, valid_fraction=valid_fraction)
@@ -44,7 +44,7 @@ def load_splits(path, description, *, reader="root", seed=1, valid_fraction=0.2,
             raise ValueError("streaming reads with the ROOT reader (reader='root')")
         return {part: data.Stream(path, description, part, chunk_entries=chunk_entries, **split)
                 for part in data.PARTS}
-    return {part: data.READERS[reader](path, description, part=part, **split) for part in data.PARTS}
+    return {part: data.READERS[reader](path, description, part=part, dtype=dtype, **split) for part in data.PARTS}
 
 
 def fit(net, splits, seed, verbose, buffer_size=100_000):
@@ -92,7 +92,7 @@ def train(path, description, options, *, out_dir, reader="root", seed=1, dtype=n
     stream, every part is read chunk by chunk (training through a shuffle buffer of buffer_size)."""
     net = Net(options, n_outputs=1, dtype=dtype)
     splits = load_splits(path, description, reader=reader, seed=seed, valid_fraction=net.spec.validationFraction,
-                         stream=stream, chunk_entries=chunk_entries)
+                         stream=stream, chunk_entries=chunk_entries, dtype=dtype)
     seconds = fit(net, splits, seed, verbose, buffer_size)
     results = {name: evaluate(net, splits[name]) for name in ("train", "valid", "test")}
     os.makedirs(out_dir, exist_ok=True)
@@ -117,7 +117,7 @@ def compare(path, description, *, out_dir, cells=TUTORIAL_CELLS, reader="root", 
         net = Net(tutorial_options(cell), n_outputs=1, dtype=dtype)
         if splits is None:
             splits = load_splits(path, description, reader=reader, seed=seed,
-                                 valid_fraction=net.spec.validationFraction)
+                                 valid_fraction=net.spec.validationFraction, dtype=dtype)
         if verbose:
             print(f"--- {cell}: {net.layout}")
         seconds = fit(net, splits, seed, verbose)
