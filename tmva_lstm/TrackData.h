@@ -15,6 +15,8 @@
 // track branches std::vector<float>, jet_pt and jet_eta float, ntrk int.
 #pragma once
 
+#include "TutorialData.h" // detail::WriteDataSet
+
 #include <TFile.h>
 #include <TRandom3.h>
 #include <TTree.h>
@@ -31,12 +33,7 @@ namespace tmva_lstm {
 
 inline void MakeTrackData(const std::string &path, size_t nB, size_t nLight, uint32_t seed = 1)
 {
-   const std::string tmp = path + ".tmp";
-   {
-      std::unique_ptr<TFile> file(TFile::Open(tmp.c_str(), "RECREATE"));
-      if (!file || file->IsZombie())
-         throw std::runtime_error("cannot write '" + tmp + "'");
-      TRandom3 rng(seed == 0 ? 1 : seed); // TRandom3(0) would seed from the clock
+   detail::WriteDataSet(path, seed, [&](TFile &, TRandom3 &rng) {
       for (int isB = 1; isB >= 0; --isB) {
          TTree tree(isB ? "bjets" : "ljets", isB ? "b-jets" : "light jets");
          std::vector<float> pt, eta, dphi, d0sig, z0sig;
@@ -81,10 +78,7 @@ inline void MakeTrackData(const std::string &path, size_t nB, size_t nLight, uin
          }
          tree.Write();
       }
-      file->Close();
-   }
-   if (std::rename(tmp.c_str(), path.c_str()) != 0)
-      throw std::runtime_error("cannot move the data set into place at '" + path + "'");
+   });
 }
 
 } // namespace tmva_lstm

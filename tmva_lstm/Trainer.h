@@ -281,7 +281,7 @@ public:
    /// One training phase over the stream (as Train): each epoch reads the training stream into the
    /// shuffle buffer; whenever it holds bufferSize samples, a batch drawn at random (seeded) trains
    /// the net; at the end of the stream the rest goes in a shuffled order, TEpochShuffler's. With a
-   /// buffer at least as large as the data this is Train on the same samples, batch for batch.
+   /// buffer larger than the data this is Train on the same samples, batch for batch.
    std::vector<TEpochRecord> Train(const TTrainingPhase &phase, VSampleStream<Real> &train, VSampleStream<Real> &valid,
                                    uint64_t seed, bool verbose = true)
    {

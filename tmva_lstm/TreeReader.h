@@ -259,8 +259,9 @@ private:
 
 /// A TSequenceTreeReader read chunk after chunk (one part of the entry split), for streaming
 /// training (TStreamTrainer in Trainer.h). The trees take turns, each with a share of the chunk
-/// size in proportion to its entries, so that a chunk mixes the classes of one-tree-per-class
-/// files (read tree after tree, a small shuffle buffer would see one class at a time).
+/// size in proportion to its entries, so that successive chunks alternate the classes of
+/// one-tree-per-class files (read tree after tree, a small shuffle buffer would see one class
+/// at a time; a buffer of several chunks sees them all).
 template <typename Real>
 class TTreeSampleStream final : public VSampleStream<Real> {
 public:

@@ -20,17 +20,34 @@
 
 namespace tmva_lstm {
 
-inline void MakeTutorialData(const std::string &path, size_t nSignal, size_t nBackground, uint32_t seed = 1,
-                             size_t timeSteps = 10, size_t inputSize = 30)
+namespace detail {
+
+/// Writes a generated data set through write(file, rng) into path + ".tmp", then renames it into
+/// place: a failed run never leaves a half-written file at path. Shared by the data generators.
+template <typename Write>
+void WriteDataSet(const std::string &path, uint32_t seed, Write write)
 {
-   if (timeSteps == 0 || inputSize == 0)
-      throw std::invalid_argument("MakeTutorialData: time steps and input size must be > 0");
    const std::string tmp = path + ".tmp";
    {
       std::unique_ptr<TFile> file(TFile::Open(tmp.c_str(), "RECREATE"));
       if (!file || file->IsZombie())
          throw std::runtime_error("cannot write '" + tmp + "'");
       TRandom3 rng(seed == 0 ? 1 : seed); // TRandom3(0) would seed from the clock
+      write(*file, rng);
+      file->Close();
+   }
+   if (std::rename(tmp.c_str(), path.c_str()) != 0)
+      throw std::runtime_error("cannot move the data set into place at '" + path + "'");
+}
+
+} // namespace detail
+
+inline void MakeTutorialData(const std::string &path, size_t nSignal, size_t nBackground, uint32_t seed = 1,
+                             size_t timeSteps = 10, size_t inputSize = 30)
+{
+   if (timeSteps == 0 || inputSize == 0)
+      throw std::invalid_argument("MakeTutorialData: time steps and input size must be > 0");
+   detail::WriteDataSet(path, seed, [&](TFile &, TRandom3 &rng) {
       const double lo = 0, hi = 10, binWidth = (hi - lo) / double(inputSize);
       for (int isSignal = 1; isSignal >= 0; --isSignal) {
          TTree tree(isSignal ? "sgn" : "bkg", isSignal ? "signal" : "background");
@@ -59,10 +76,7 @@ inline void MakeTutorialData(const std::string &path, size_t nSignal, size_t nBa
          }
          tree.Write();
       }
-      file->Close();
-   }
-   if (std::rename(tmp.c_str(), path.c_str()) != 0)
-      throw std::runtime_error("cannot move the data set into place at '" + path + "'");
+   });
 }
 
 } // namespace tmva_lstm

@@ -104,7 +104,7 @@ class Net:
 
         x and x_valid may be data.Stream objects instead of arrays: training then reads the files
         chunk by chunk each epoch through a seeded shuffle buffer of buffer_size samples (memory
-        follows the buffer, not the data); with a buffer at least as large as the training part,
+        follows the buffer, not the data); with a buffer larger than the training part,
         the result is bit-identical to fit on the same samples in memory."""
         from .data import Stream
 
