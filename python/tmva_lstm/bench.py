@@ -44,8 +44,9 @@ def _median_seconds(step, reps, min_seconds=0.2):
     return statistics.median(times)
 
 
-def ours_step(B, T, D, H, dtype, cell="lstm"):
-    """The C++ layer's Forward + Backward on preloaded matrices (no NumPy copies in the step)."""
+def ours_step(B, T, D, H, dtype, cell="lstm", lengths=None):
+    """The C++ layer's Forward + Backward on preloaded matrices (no NumPy copies in the step);
+    with `lengths` (B,), a right-padded batch of those sample lengths."""
     from . import _cpp
     from .layer import GRU, LSTM
 
@@ -61,15 +62,21 @@ def ours_step(B, T, D, H, dtype, cell="lstm"):
     arch.CopyFromHost(dy.View(), np.ones(B * T * H, dtype), B * T * H, "dy")  # ∂(Σ y)/∂y
     nullptr = _cpp.cppyy.nullptr
     forward, backward = lstm.Forward, lstm.Backward
+    lens = nullptr
+    if lengths is not None:
+        lens = arch.Matrix_t(B, 1)
+        arch.CopyFromHost(lens.View(), np.asarray(lengths, dtype), B, "lengths")
 
     def step():
-        forward(x, y)
+        forward(x, y, lens)
         backward(dy, dx, nullptr, nullptr)
 
+    step.layer = layer  # owns the C++ layer that forward and backward are bound to
     return step
 
 
-def torch_step(B, T, D, H, dtype, cell="lstm"):
+def torch_step(B, T, D, H, dtype, cell="lstm", lengths=None):
+    """torch.nn.LSTM/GRU's step; with `lengths`, on a packed sequence of those lengths."""
     import torch
 
     torch_dtype = getattr(torch, np.dtype(dtype).name)
@@ -79,8 +86,14 @@ def torch_step(B, T, D, H, dtype, cell="lstm"):
     def step():
         lstm.zero_grad(set_to_none=True)
         x.grad = None
-        out, _ = lstm(x)
-        out.sum().backward()
+        if lengths is None:
+            out, _ = lstm(x)
+            out.sum().backward()
+        else:
+            packed = torch.nn.utils.rnn.pack_padded_sequence(x, torch.as_tensor(lengths), batch_first=True,
+                                                             enforce_sorted=False)
+            out, _ = lstm(packed)
+            out.data.sum().backward()
 
     return step
 
