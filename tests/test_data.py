@@ -119,7 +119,7 @@ def test_empty_tree(tmp_path, read):
     with uproot.recreate(path) as f:
         f.mktree("t", {"seq": (np.float32, (6,))})
     d = data.Description(trees=["t"], tree_labels=[0], time_steps=2, input_size=3, array_branch="seq")
-    with pytest.raises(ValueError, match="no entries in the trees t"):
+    with pytest.raises(ValueError, match="no entries of the trees t"):
         read(path, d)
 
 

@@ -40,7 +40,10 @@ def test_entry_split_is_disjoint_complete_and_stable_when_files_are_added(parts,
     first = read(parts[0], d, part="test", seed=3)
     for label in (1, 0):
         np.testing.assert_array_equal(both.x[both.y == label][: np.sum(first.y == label)], first.x[first.y == label])
-    assert not np.array_equal(read(parts[0], d, part="test", seed=4).y.size, -1)  # another seed, another split
+    other = read(parts[0], d, part="test", seed=4)  # another seed, another split of the same entries
+    assert 0.15 < len(other.y) / 550 < 0.25
+    assert not np.array_equal(np.sort(other.x.reshape(len(other.y), -1).sum(axis=1)),
+                              np.sort(split["test"].x.reshape(len(split["test"].y), -1).sum(axis=1)))
     with pytest.raises(ValueError, match="part must be one of"):
         read(parts[0], d, part="training")
 
@@ -86,6 +89,48 @@ def test_small_buffer_trains_reproducibly(parts):
     assert [h["valid_loss"] for h in big.history] != losses  # the small buffer draws its own batches
 
 
+def test_shuffle_buffer_never_holds_more_than_its_size(parts):
+    """Chunks go into the buffer as it makes room (chunks of 50 into a buffer of 64): its memory
+    is the buffer's size, not the size plus a chunk."""
+    from tmva_lstm import _cpp
+
+    d = description()
+    net = Net(SMALL)
+    train, valid = data.Stream(parts, d, "train", chunk_entries=50), data.Stream(parts, d, "valid")
+    trainer = _cpp.ns.TStreamTrainer[net._arch](net._net, 64)
+    records = trainer.Train(net.spec.phases[0], train.to_cpp("float"), valid.to_cpp("float"), 1, False)
+    assert len(records) == 3
+    assert 32 <= trainer.GetBufferCapacity() <= 64
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_stream_chunks_in_either_dtype(parts, dtype):
+    d = description()
+    chunks = list(data.Stream(parts, d, "valid", chunk_entries=60, dtype=dtype))
+    assert len(chunks) > 2 and all(c.x.dtype == dtype and c.y.dtype == dtype for c in chunks)
+    whole = data._concat(chunks, d)
+    memory = data.read_root(parts, d, part="valid", dtype=dtype)
+    assert np.array_equal(np.sort(whole.x.reshape(len(whole.y), -1).sum(axis=1)),
+                          np.sort(memory.x.reshape(len(memory.y), -1).sum(axis=1)))
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_empty_part_is_a_clear_error(parts, stream):
+    from tmva_lstm import workflow
+
+    d = description()
+    if not stream:  # read at once: the reader names the part
+        with pytest.raises(ValueError, match="no entries of the trees bjets, ljets in the test part"):
+            workflow.load_splits(parts, d, test_fraction=0.0, parts=["valid", "test"])
+        return
+    splits = workflow.load_splits(parts, d, test_fraction=0.0, stream=True, parts=["valid", "test"])
+    assert set(splits) == {"valid", "test"}
+    net = Net(SMALL)
+    assert workflow.evaluate(net, splits["valid"], "valid")["samples"] > 0
+    with pytest.raises(ValueError, match="no samples in the test part"):
+        workflow.evaluate(net, splits["test"], "test")
+
+
 def test_stream_bad_input(parts):
     d = description()
     with pytest.raises(ValueError, match="chunk_entries must be >= 1"):
@@ -96,6 +141,8 @@ def test_stream_bad_input(parts):
         Net(SMALL).fit(data.Stream(parts, d, "train"), x_valid=np.zeros((2, 6, 5)))
     with pytest.raises(ValueError, match="test and validation fractions"):
         data.Stream(parts, d, "train", test_fraction=1.5)
+    with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+        data.Stream(parts, d, "train", dtype=np.int32)
 
 
 def test_cli_train_stream(parts, tmp_path, capsys):

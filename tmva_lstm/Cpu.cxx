@@ -498,7 +498,7 @@ int TCpu<Real>::GetNumThreads()
 }
 
 template <typename Real>
-void TCpu<Real>::ParallelFor(size_t N, const std::function<void(size_t, size_t)> &fn)
+void TCpu<Real>::ParallelFor(size_t N, const std::function<void(size_t, size_t)> &fn, const Real *work)
 {
    constexpr size_t kMinPerSlice = 16; // below this a slice's GEMMs are too thin to pay off
    const size_t slices = std::min<size_t>(size_t(GetNumThreads()), N / kMinPerSlice);
@@ -507,9 +507,23 @@ void TCpu<Real>::ParallelFor(size_t N, const std::function<void(size_t, size_t)>
       fn(0, N);
       return;
    }
+   double total = 0;
+   for (size_t i = 0; work && i < N; ++i)
+      total += double(work[i]);
+   // Slice k starts at an equal share of the count, or where the running work reaches k/slices of it.
+   auto start = [&](size_t k) {
+      if (k == 0 || k == slices || total <= 0)
+         return N * k / slices;
+      double sum = 0;
+      for (size_t i = 0; i < N; ++i)
+         if ((sum += double(work[i])) >= total * double(k) / double(slices))
+            return i + 1;
+      return N;
+   };
    TWorkerPool::Instance().Run(slices, [&](size_t k) {
-      const size_t first = N * k / slices, last = N * (k + 1) / slices;
-      fn(first, last - first);
+      const size_t first = start(k), last = start(k + 1);
+      if (last > first)
+         fn(first, last - first);
    });
 }
 

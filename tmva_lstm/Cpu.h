@@ -121,8 +121,9 @@ public:
    /// (at least 16 indices each), and waits. The LSTM slices its batch rows: the recurrence is
    /// independent across samples, so each slice runs the whole time loop (its small GEMMs and
    /// element-wise steps) on its own core. Inside fn, GEMMs and ParallelFor stay on the calling
-   /// thread, so nothing is oversubscribed.
-   static void ParallelFor(size_t N, const std::function<void(size_t, size_t)> &fn);
+   /// thread, so nothing is oversubscribed. With `work` (N values ≥ 0, e.g. sample lengths) the
+   /// slices take equal shares of the total work instead of equal counts.
+   static void ParallelFor(size_t N, const std::function<void(size_t, size_t)> &fn, const Real *work = nullptr);
 };
 
 extern template class TCpuMatrix<float>;

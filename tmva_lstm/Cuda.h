@@ -97,7 +97,10 @@ public:
    static void SetNumThreads(int n);
    static int GetNumThreads() { return 1; }
    /// fn(0, N): one slice. On the GPU a time step is one GEMM and one kernel over the whole batch.
-   static void ParallelFor(size_t N, const std::function<void(size_t, size_t)> &fn) { fn(0, N); }
+   static void ParallelFor(size_t N, const std::function<void(size_t, size_t)> &fn, const Real * = nullptr)
+   {
+      fn(0, N);
+   }
 };
 
 extern template class TCudaMatrix<float>;

@@ -30,6 +30,14 @@ struct TDataSet {
       if (HasLengths())
          lengths.resize(n);
    }
+   size_t GetCapacity() const { return w.capacity(); }
+   /// Room for n samples without reallocation (lengths too, when the set has them).
+   void Reserve(size_t n)
+   {
+      x.reserve(n * inputCols), y.reserve(n * outputCols), w.reserve(n);
+      if (HasLengths())
+         lengths.reserve(n);
+   }
    /// Swaps samples a and b.
    void SwapSamples(size_t a, size_t b)
    {

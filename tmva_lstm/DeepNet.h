@@ -10,6 +10,7 @@
 #include "GeneralLayer.h"
 #include "Options.h"
 
+#include <algorithm>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -200,6 +201,11 @@ public:
    }
 
    size_t GetBatchSize() const { return fBatchSize; }
+   /// Whether a layer carries its state from batch to batch, row by row (rememberState).
+   bool RemembersState() const
+   {
+      return std::any_of(fLayers.begin(), fLayers.end(), [](const auto &l) { return l->RemembersState(); });
+   }
    size_t GetInputCols() const { return fInputCols; }
    size_t GetOutputCols() const { return fLayers.empty() ? fInputCols : fLayers.back()->GetOutputCols(); }
    ELossFunction GetLossFunction() const { return fLoss; }

@@ -49,6 +49,9 @@ public:
    virtual std::vector<std::pair<std::string, View_t>> GetNamedWeights() = 0;
    /// Start of an epoch: zero any state carried between batches.
    virtual void ResetState() {}
+   /// Whether row r of a batch continues from row r of the one before (rememberState): then the
+   /// rows of a batch keep their order.
+   virtual bool RemembersState() const { return false; }
 };
 
 } // namespace tmva_lstm

@@ -17,8 +17,12 @@
 //
 // Lengths (ONNX sequence_lens, PyTorch packed sequences): sample r has len_r ≤ T steps and is
 // right-padded. At t ≥ len_r its state is held, its output is 0, its dz is 0 and ∂L/∂h passes
-// through; so h_T, c_T are the state after step len_r − 1, and the gradients are exact. A batch
-// slice stops at its longest sample, and the weight-gradient GEMM at the batch's.
+// through; so h_T, c_T are the state after step len_r − 1, and the gradients are exact. Work is
+// skipped past the lengths: ParallelFor cuts the batch into slices of equal total length; a slice
+// stops at its longest sample; at step t its GEMMs and cell passes run on its rows up to the last
+// one still inside its sequence (ActiveRows), the rest only hold their state. A batch sorted
+// longest first (TBatchLoader sorts) thus costs in proportion to the sum of its lengths, but for
+// the weight-gradient GEMM, which runs to the batch's longest sample.
 //
 // Memory is allocated in the constructor only: Forward and Backward allocate nothing.
 #pragma once
@@ -104,6 +108,7 @@ public:
    size_t GetInputSize() const { return fInputSize; }
    size_t GetTimeSteps() const { return fTimeSteps; }
    bool DoesRememberState() const { return fRememberState; }
+   bool RemembersState() const override { return fRememberState; }
    bool DoesReturnSequence() const { return fReturnSequence; }
    bool IsReverse() const { return fDir.reverse; }
    EActivationFunction GetGateActivation() const { return fF1; }
@@ -215,6 +220,20 @@ private:
    {
       return fHaveLengths ? fLengths.View().rowBlock(first, n) : ConstView_t{};
    }
+   /// Rows [first, first + k) hold every sample of rows [first, first + n) that is inside its
+   /// sequence at step t: the GEMMs and cell passes of step t run on those k rows only (all n
+   /// without lengths). When the batch is sorted longest first (TBatchLoader does), they are
+   /// exactly the samples still running.
+   size_t ActiveRows(size_t first, size_t n, size_t t) const
+   {
+      if (!fHaveLengths)
+         return n;
+      while (n > 0 && fHostLengths[first + n - 1] <= Scalar_t(t))
+         --n;
+      return n;
+   }
+   /// Each row's work for ParallelFor's slices: its length (nullptr: all alike).
+   const Scalar_t *SliceWork() const { return fHaveLengths ? fHostLengths.data() : nullptr; }
    /// The longest sample among rows [first, first + n): where the slice's time loop stops.
    size_t SliceSteps(size_t first, size_t n) const
    {
@@ -473,7 +492,15 @@ void VRecurrentLayer<Architecture_t>::Forward(const Matrix_t &input, Matrix_t &o
          if (t < steps) {
             Architecture_t::GatherStep(InputCols(Block(fXH, t, first, n)), input.View().rowBlock(first, n), t, D, T,
                                        len, fDir.reverse);
-            CellForward(t, first, n);
+            const size_t active = ActiveRows(first, n, t);
+            if (active > 0)
+               CellForward(t, first, active);
+            if (active < n) { // past every length: the state is held
+               const size_t rest = first + active, m = n - active;
+               Architecture_t::Copy(StateCols(Block(fXH, t + 1, rest, m)), StateCols(Block(fXH, t, rest, m)));
+               if (fHasCell)
+                  Architecture_t::Copy(Block(fC, t + 1, rest, m), Block(fC, t, rest, m));
+            }
          }
          if (fReturnSequence) // past every length of the slice this only writes the zeros
             Architecture_t::ScatterStep(out, StateCols(Block(fXH, t + 1, first, n)), t, fOutStride, T, len,
@@ -484,7 +511,7 @@ void VRecurrentLayer<Architecture_t>::Forward(const Matrix_t &input, Matrix_t &o
          if (fHasCell)
             Architecture_t::Copy(Block(fC, T, first, n), Block(fC, steps, first, n));
       }
-   });
+   }, SliceWork());
    if (!fReturnSequence)
       Architecture_t::Copy(output.View().colBlock(fDir.outputOffset, H), GetState());
    if (fRememberState) { // the next batch starts where this one ended
@@ -532,19 +559,27 @@ void VRecurrentLayer<Architecture_t>::Backward(const Matrix_t &gradOutput, Matri
       }
       Architecture_t::Zero(StateCols(Block(fDXH, steps, first, n)));
       for (size_t t = steps; t-- > 0;) {
+         const size_t active = ActiveRows(first, n, t);
          ConstView_t dY_t;
          if (fReturnSequence) {
             const View_t dY = fDY.View().rowBlock(first, n);
             Architecture_t::GatherStep(dY, dOut, t, fOutStride, T, len, fDir.reverse);
-            dY_t = dY;
+            dY_t = dY.rowBlock(0, active);
          }
-         CellBackward(t, dY_t, first, n);
+         if (active > 0)
+            CellBackward(t, dY_t, first, active);
+         if (active < n) { // past every length: dz = 0, ∂L/∂h_t passes to h_{t-1}, and no GEMM ran
+            const size_t rest = first + active, m = n - active;
+            Architecture_t::Zero(Block(fGates, t, rest, m));
+            Architecture_t::Add(fDhCarry.View().rowBlock(rest, m), StateCols(Block(fDXH, t + 1, rest, m)));
+            Architecture_t::Zero(StateCols(Block(fDXH, t, rest, m)));
+         }
          Architecture_t::ScatterStep(dIn, InputCols(Block(fDXH, t, first, n)), t, D, T, len, fDir.reverse,
                                      fDir.addInputGradient);
       }
       // ∂L/∂h_0: through the GEMM of step 1, and by the carry.
       Architecture_t::Add(StateCols(Block(fDXH, 0, first, n)), fDhCarry.View().rowBlock(first, n));
-   });
+   }, SliceWork());
    WeightGradients(fMaxLength * B);
 }
 

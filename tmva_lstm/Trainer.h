@@ -50,22 +50,33 @@ public:
    using Real = typename Architecture_t::Scalar_t;
    using Matrix_t = typename Architecture_t::Matrix_t;
 
-   /// `data` may change between loads (a streaming buffer), widths excepted.
-   TBatchLoader(const TDataSet<Real> &data, size_t batchSize)
-      : fData(data), fB(batchSize), fHx(batchSize * data.inputCols), fHy(batchSize * data.outputCols), fHw(batchSize),
-        fHl(batchSize), fX(batchSize, data.inputCols), fY(batchSize, data.outputCols), fW(1, batchSize),
-        fL(batchSize, 1)
+   /// `data` may change between loads (a streaming buffer), widths excepted. Samples with lengths
+   /// go longest first within each batch, unless the net carries state from row to row
+   /// (rememberState): the recurrent layers then run each step's GEMMs on the samples still
+   /// running only (RecurrentLayer.h, ActiveRows).
+   TBatchLoader(const TDataSet<Real> &data, const TDeepNet<Architecture_t> &net)
+      : fData(data), fB(net.GetBatchSize()), fSort(!net.RemembersState()), fHx(fB * data.inputCols),
+        fHy(fB * data.outputCols), fHw(fB), fHl(fB), fPosition(fB), fX(fB, data.inputCols), fY(fB, data.outputCols),
+        fW(1, fB), fL(fB, 1)
    {
    }
-   /// Returns how many real samples the batch holds.
+   /// Loads samples index[first … first + B) (fewer at the end: the rest repeat the first with
+   /// weight 0) and returns how many real samples the batch holds.
    size_t Load(const std::vector<size_t> &index, size_t first)
    {
       const size_t n = std::min(fB, index.size() - first), in = fData.inputCols, out = fData.outputCols;
+      auto sample = [&](size_t p) { return index[first + (p < n ? p : 0)]; };
+      std::iota(fPosition.begin(), fPosition.end(), size_t(0));
+      if (fSort && fData.HasLengths())
+         std::sort(fPosition.begin(), fPosition.end(), [&](size_t a, size_t b) {
+            const Real la = fData.lengths[sample(a)], lb = fData.lengths[sample(b)];
+            return la > lb || (la == lb && a < b);
+         });
       for (size_t r = 0; r < fB; ++r) {
-         const size_t s = index[first + (r < n ? r : 0)];
+         const size_t p = fPosition[r], s = sample(p);
          std::copy_n(fData.x.data() + s * in, in, fHx.data() + r * in);
          std::copy_n(fData.y.data() + s * out, out, fHy.data() + r * out);
-         fHw[r] = r < n ? fData.w[s] : Real(0);
+         fHw[r] = p < n ? fData.w[s] : Real(0);
          if (fData.HasLengths())
             fHl[r] = fData.lengths[s];
       }
@@ -76,7 +87,10 @@ public:
          Architecture_t::CopyFromHost(fL.View(), fHl.data(), fHl.size(), "length batch");
       return n;
    }
-   Real BatchWeight(size_t n) const { return std::accumulate(fHw.begin(), fHw.begin() + n, Real(0)); }
+   /// The total weight of the batch (padding rows weigh 0).
+   Real BatchWeight() const { return std::accumulate(fHw.begin(), fHw.end(), Real(0)); }
+   /// Row r of the batch holds sample index[first + Position(r)] (a position ≥ n is padding).
+   size_t Position(size_t r) const { return fPosition[r]; }
    const Matrix_t &X() const { return fX; }
    const Matrix_t &Y() const { return fY; }
    const Matrix_t &W() const { return fW; }
@@ -86,7 +100,9 @@ public:
 private:
    const TDataSet<Real> &fData;
    size_t fB;
+   bool fSort;
    std::vector<Real> fHx, fHy, fHw, fHl;
+   std::vector<size_t> fPosition;
    Matrix_t fX, fY, fW, fL;
 };
 
@@ -102,8 +118,8 @@ template <typename Architecture_t>
 void Step(TDeepNet<Architecture_t> &net, TBatchLoader<Architecture_t> &loader, const std::vector<size_t> &index,
           size_t first, TOptimizer<Architecture_t> *optimizer, TPassLoss &loss)
 {
-   const size_t n = loader.Load(index, first);
-   const double w = loader.BatchWeight(n);
+   loader.Load(index, first);
+   const double w = loader.BatchWeight();
    if (w == 0)
       return;
    net.Forward(loader.X(), loader.L(), optimizer != nullptr); // dropout while training only
@@ -134,7 +150,7 @@ double EvaluateLoss(TDeepNet<Architecture_t> &net, const TDataSet<typename Archi
 {
    std::vector<size_t> index(data.GetNSamples());
    std::iota(index.begin(), index.end(), size_t(0));
-   TBatchLoader<Architecture_t> loader(data, net.GetBatchSize());
+   TBatchLoader<Architecture_t> loader(data, net);
    return Pass<Architecture_t>(net, loader, index, nullptr).Mean();
 }
 
@@ -147,7 +163,7 @@ std::vector<typename Architecture_t::Scalar_t> Predict(TDeepNet<Architecture_t> 
    const size_t B = net.GetBatchSize(), K = net.GetOutputCols();
    std::vector<size_t> index(data.GetNSamples());
    std::iota(index.begin(), index.end(), size_t(0));
-   TBatchLoader<Architecture_t> loader(data, B);
+   TBatchLoader<Architecture_t> loader(data, net);
    typename Architecture_t::Matrix_t out(B, K);
    std::vector<Real> host(B * K), result(index.size() * K);
    net.ResetState();
@@ -156,7 +172,9 @@ std::vector<typename Architecture_t::Scalar_t> Predict(TDeepNet<Architecture_t> 
       net.Forward(loader.X(), loader.L());
       net.Prediction(out);
       Architecture_t::CopyToHost(host.data(), host.size(), out.View());
-      std::copy_n(host.data(), n * K, result.data() + first * K);
+      for (size_t r = 0; r < B; ++r) // back to the samples' order
+         if (loader.Position(r) < n)
+            std::copy_n(host.data() + r * K, K, result.data() + (first + loader.Position(r)) * K);
    }
    return result;
 }
@@ -238,7 +256,7 @@ std::vector<TEpochRecord> Train(TDeepNet<Architecture_t> &net, const TTrainingPh
                                         phase.beta2, phase.epsilon);
    TEpochShuffler shuffler(train.GetNSamples(), seed);
    net.SetDropout(phase.dropout, seed);
-   TBatchLoader<Architecture_t> loader(train, net.GetBatchSize());
+   TBatchLoader<Architecture_t> loader(train, net);
    return detail::EpochLoop(
       net, phase, verbose, [&] { return Pass<Architecture_t>(net, loader, shuffler.Next(), &optimizer).Mean(); },
       [&] { return EvaluateLoss(net, valid); });
@@ -257,7 +275,8 @@ public:
    virtual bool HasLengths() const = 0;
 };
 
-/// Streaming training and evaluation. Memory: the shuffle buffer, one chunk and one batch.
+/// Streaming training and evaluation. Memory: the shuffle buffer (at most bufferSize samples), one
+/// chunk and one batch.
 template <typename Architecture_t>
 class TStreamTrainer {
 public:
@@ -265,7 +284,7 @@ public:
 
    TStreamTrainer(TDeepNet<Architecture_t> &net, size_t bufferSize)
       : fNet(net), fBufferSize(bufferSize), fBuffer(net.GetInputCols(), net.GetOutputCols()),
-        fChunk(net.GetInputCols(), net.GetOutputCols()), fLoader(fBuffer, net.GetBatchSize())
+        fChunk(net.GetInputCols(), net.GetOutputCols()), fLoader(fBuffer, net)
    {
       if (net.GetOutputCols() != 1)
          throw std::invalid_argument("streaming: trees give one target per entry; the network has " +
@@ -310,19 +329,20 @@ public:
       fNet.ResetState();
       Reset(stream);
       std::vector<size_t> index;
-      size_t first = 0; // buffer rows before it are done
-      while (stream.Next(fChunk)) {
-         fBuffer.AppendFrom(fChunk, 0, fChunk.GetNSamples());
-         for (; fBuffer.GetNSamples() - first >= B; first += B)
-            StepRows(first, B, nullptr, index, loss);
-         Compact(first), first = 0;
-      }
+      while (stream.Next(fChunk))
+         Feed(B, [&] {
+            StepRows(0, B, nullptr, index, loss);
+            fBuffer.Resize(0);
+         });
       if (fBuffer.GetNSamples() > 0)
          StepRows(0, fBuffer.GetNSamples(), nullptr, index, loss);
       if (loss.weight == 0)
          throw std::invalid_argument("streaming: the validation stream has no samples of non-zero weight");
       return loss.Mean();
    }
+
+   /// The samples the shuffle buffer has room for (its memory): at most bufferSize after training.
+   size_t GetBufferCapacity() const { return fBuffer.GetCapacity(); }
 
 private:
    double TrainPass(VSampleStream<Real> &stream, TOptimizer<Architecture_t> &optimizer, std::mt19937_64 &draws,
@@ -333,17 +353,14 @@ private:
       fNet.ResetState();
       Reset(stream);
       std::vector<size_t> index;
-      while (stream.Next(fChunk)) {
-         fBuffer.AppendFrom(fChunk, 0, fChunk.GetNSamples());
-         while (fBuffer.GetNSamples() >= fBufferSize) {
-            // B samples drawn without replacement: each swapped to the end, then the end trains
+      while (stream.Next(fChunk))
+         Feed(fBufferSize, [&] { // B samples drawn without replacement, each swapped to the end; the end trains
             const size_t n = fBuffer.GetNSamples();
             for (size_t k = 0; k < B; ++k)
                fBuffer.SwapSamples(std::uniform_int_distribution<size_t>(0, n - 1 - k)(draws), n - 1 - k);
             StepRows(n - B, B, &optimizer, index, loss);
             fBuffer.Resize(n - B);
-         }
-      }
+         });
       const size_t rest = fBuffer.GetNSamples();
       if (rest == 0 && loss.weight == 0)
          throw std::invalid_argument("streaming: the training stream has no samples");
@@ -370,13 +387,21 @@ private:
       Step(fNet, fLoader, index, 0, optimizer, loss);
    }
 
-   /// Drops the buffer's first rows.
-   void Compact(size_t first)
+   /// Moves the chunk into the buffer as it makes room: whenever the buffer holds `full` samples,
+   /// whenFull() runs and shrinks it. So the buffer never holds more than `full`, and grows its
+   /// memory geometrically up to that.
+   template <typename WhenFull>
+   void Feed(size_t full, WhenFull &&whenFull)
    {
-      const size_t n = fBuffer.GetNSamples();
-      for (size_t k = first; k < n; ++k)
-         fBuffer.SwapSamples(k - first, k);
-      fBuffer.Resize(n - first);
+      for (size_t taken = 0; taken < fChunk.GetNSamples();) {
+         const size_t n = std::min(fChunk.GetNSamples() - taken, full - fBuffer.GetNSamples());
+         if (fBuffer.GetNSamples() + n > fBuffer.GetCapacity())
+            fBuffer.Reserve(std::min(full, 2 * (fBuffer.GetNSamples() + n)));
+         fBuffer.AppendFrom(fChunk, taken, n);
+         taken += n;
+         if (fBuffer.GetNSamples() == full)
+            whenFull();
+      }
    }
 
    TDeepNet<Architecture_t> &fNet;

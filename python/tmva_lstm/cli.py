@@ -173,12 +173,11 @@ def evaluate_command(args):
     net = Net.load(args.model, dtype=args.dtype)
     if args.split == "all":
         parts = {"all": READERS[args.reader](args.file, _description(args), dtype=args.dtype)}
-    else:
-        splits = load_splits(args.file, _description(args), reader=args.reader, seed=args.seed,
-                             valid_fraction=net.spec.validationFraction, dtype=args.dtype)
-        parts = {args.split: splits[args.split]}
+    else:  # that part alone is read
+        parts = load_splits(args.file, _description(args), reader=args.reader, seed=args.seed,
+                            valid_fraction=net.spec.validationFraction, dtype=args.dtype, parts=[args.split])
     print(f"tmva-lstm: {args.model} ({net.layout}) on {' '.join(args.file)}")
-    print(format_metrics({name: evaluate(net, samples) for name, samples in parts.items()}))
+    print(format_metrics({name: evaluate(net, samples, name) for name, samples in parts.items()}))
     return 0
 
 

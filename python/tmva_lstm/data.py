@@ -180,13 +180,15 @@ class Stream:
     """Entries of ROOT files for streaming training (Net.fit): read in chunks of about
     chunk_entries by the C++ reader (tmva_lstm::TTreeSampleStream; the trees take turns, each with
     a share in proportion to its entries), one part of the entry split, never all at once.
-    iter(stream) gives the same chunks as Samples; concatenated, they are the samples in the order
-    streaming training sees them (what fit in memory must get to give bit-identical results)."""
+    iter(stream) gives the same chunks as Samples in `dtype`; concatenated, they are the samples in
+    the order streaming training sees them (what fit in memory must get to give bit-identical
+    results). Net.fit reads the stream in the net's own dtype."""
 
-    def __init__(self, path, description, part=None, *, chunk_entries=10_000, **split):
+    def __init__(self, path, description, part=None, *, chunk_entries=10_000, dtype=np.float32, **split):
         self.path, self.description, self.part, self.split = path, description, part, split
-        self.chunk_entries = int(chunk_entries)
+        self.chunk_entries, self.dtype = int(chunk_entries), np.dtype(dtype)
         entry_split(part, **split)  # checked now, not at the first epoch
+        _ctype(self.dtype)
         if self.chunk_entries < 1:
             raise ValueError(f"chunk_entries must be >= 1, got {chunk_entries}")
 
@@ -195,12 +197,12 @@ class Stream:
                          entry_split(self.part, **self.split), self.chunk_entries)
 
     def __iter__(self):
-        stream = self.to_cpp("float")
-        d = self.description
-        chunk = _cpp.ns.TDataSet["float"](d.time_steps * d.input_size, 1)
+        ctype, d = _ctype(self.dtype), self.description
+        stream = self.to_cpp(ctype)
+        chunk = _cpp.ns.TDataSet[ctype](d.time_steps * d.input_size, 1)
         stream.Rewind()
         while _cpp.call(stream.Next, chunk):
-            yield _from_cpp(chunk, d, np.float32)
+            yield _from_cpp(chunk, d, self.dtype)
 
 
 def _from_cpp(chunk, d, dtype):
@@ -221,7 +223,7 @@ def _copy(vector, n, dtype):
 
 def read_root(path, description, part=None, dtype=np.float32, **split):
     """Every entry (or one part's: entry_split) as Samples."""
-    return _concat(iterate_root(path, description, part=part, dtype=dtype, **split), description)
+    return _concat(iterate_root(path, description, part=part, dtype=dtype, **split), description, part)
 
 
 # -- uproot ---------------------------------------------------------------------------------------
@@ -438,13 +440,14 @@ def _renumbered(arrays, keep, k, name, start, d, dtype):
 
 def read_uproot(path, description, part=None, dtype=np.float32, **split):
     """Every entry (or one part's: entry_split) as Samples, read with uproot."""
-    return _concat(iterate_uproot(path, description, part=part, dtype=dtype, **split), description)
+    return _concat(iterate_uproot(path, description, part=part, dtype=dtype, **split), description, part)
 
 
-def _concat(chunks, description):
+def _concat(chunks, description, part=None):
     chunks = list(chunks)
     if sum(len(c.y) for c in chunks) == 0:
-        raise ValueError(f"no entries in the trees {', '.join(description.trees)}")
+        where = f" in the {part} part of the entry split" if part else ""
+        raise ValueError(f"no entries of the trees {', '.join(description.trees)}{where}")
     lengths = np.concatenate([c.lengths for c in chunks]) if description.has_lengths else None
     return Samples(*(np.concatenate([getattr(c, a) for c in chunks]) for a in ("x", "y", "w")), lengths)
 

@@ -35,8 +35,8 @@ def compare(batch_size, state_size, input_size, time_steps, *, cell="lstm", dtyp
             remember_state=False, lengths=False, bidirectional=False, reset_gate_after=False,
             gate_activation="sigmoid", activation="tanh", seed=0):
     """Run one random batch (two with remember_state) through the C++ layer and the oracle, with
-    random lengths when `lengths`. Returns {quantity: max relative error}; the oracle runs in
-    float64 either way."""
+    random lengths when `lengths` ("sorted": longest first, as the trainer orders a batch).
+    Returns {quantity: max relative error}; the oracle runs in float64 either way."""
     rng = np.random.default_rng(seed)
     B, H, D, T = batch_size, state_size, input_size, time_steps
     extra = {"reset_gate_after": reset_gate_after} if cell == "gru" else {}
@@ -50,6 +50,8 @@ def compare(batch_size, state_size, input_size, time_steps, *, cell="lstm", dtyp
         d.b = rng.uniform(-0.5, 0.5, layer.gates * H).astype(dt)
     params = [{n: f64(getattr(d, n)) for n in "WUb"} for d in directions]
     lens = random_lengths(rng, B, T) if lengths else None
+    if lengths == "sorted":
+        lens = np.sort(lens)[::-1].copy()
 
     x = rng.uniform(-1, 1, (B, T, D)).astype(dt)
     dy = rng.uniform(-1, 1, layer.output_shape).astype(dt)

@@ -35,16 +35,17 @@ def tutorial_options(cell):
 
 
 def load_splits(path, description, *, reader="root", seed=1, valid_fraction=0.2, test_fraction=0.2, stream=False,
-                chunk_entries=10_000, dtype=np.float32):
-    """{"train", "valid", "test"}: each part of the entry split (data.entry_split) as Samples, or as a
-    data.Stream when stream (ROOT reader only)."""
+                chunk_entries=10_000, dtype=np.float32, parts=tuple(data.PARTS)):
+    """{part: samples} for the named parts of the entry split (data.entry_split; by default train,
+    valid and test), each as Samples, or as a data.Stream when stream (ROOT reader only). Only
+    those parts are read."""
     split = dict(seed=seed, test_fraction=test_fraction, valid_fraction=valid_fraction)
     if stream:
         if reader != "root":
             raise ValueError("streaming reads with the ROOT reader (reader='root')")
-        return {part: data.Stream(path, description, part, chunk_entries=chunk_entries, **split)
-                for part in data.PARTS}
-    return {part: data.READERS[reader](path, description, part=part, dtype=dtype, **split) for part in data.PARTS}
+        return {part: data.Stream(path, description, part, chunk_entries=chunk_entries, dtype=dtype, **split)
+                for part in parts}
+    return {part: data.READERS[reader](path, description, part=part, dtype=dtype, **split) for part in parts}
 
 
 def fit(net, splits, seed, verbose, buffer_size=100_000):
@@ -59,22 +60,24 @@ def fit(net, splits, seed, verbose, buffer_size=100_000):
     return time.perf_counter() - start
 
 
-def predictions(net, samples):
+def predictions(net, samples, part="given"):
     """(y, w, score, loss) over Samples, or over the chunks of a data.Stream (the loss is then the
-    weighted mean of the chunks' losses)."""
-    if isinstance(samples, data.Samples):
-        return (samples.y, samples.w, net.predict(samples.x, lengths=samples.lengths)[:, 0],
-                net.loss(*samples))
+    weighted mean of the chunks' losses). No samples: ValueError naming the part."""
+    chunks = [samples] if isinstance(samples, data.Samples) else samples
     ys, ws, ps, total = [], [], [], 0.0
-    for chunk in samples:
+    for chunk in chunks:
+        if len(chunk.y) == 0:
+            continue
         ys.append(chunk.y), ws.append(chunk.w), ps.append(net.predict(chunk.x, lengths=chunk.lengths)[:, 0])
         total += net.loss(*chunk) * float(chunk.w.sum())
+    if not ys:
+        raise ValueError(f"no samples in the {part} part: none of the entries falls in it")
     y, w = np.concatenate(ys), np.concatenate(ws)
     return y, w, np.concatenate(ps), total / float(w.sum())
 
 
-def evaluate(net, samples):
-    y, w, probability, loss = predictions(net, samples)
+def evaluate(net, samples, part="given"):
+    y, w, probability, loss = predictions(net, samples, part)
     return {"roc_auc": metrics.roc_auc(y, probability, w), "accuracy": metrics.accuracy(y, probability, w),
             "loss": loss, "samples": int(len(y))}
 
@@ -94,11 +97,11 @@ def train(path, description, options, *, out_dir, reader="root", seed=1, dtype=n
     splits = load_splits(path, description, reader=reader, seed=seed, valid_fraction=net.spec.validationFraction,
                          stream=stream, chunk_entries=chunk_entries, dtype=dtype)
     seconds = fit(net, splits, seed, verbose, buffer_size)
-    results = {name: evaluate(net, splits[name]) for name in ("train", "valid", "test")}
     os.makedirs(out_dir, exist_ok=True)
-    net.save(os.path.join(out_dir, "model.root"))
+    net.save(os.path.join(out_dir, "model.root"))  # first: what follows may fail, the training stays
     plots.loss_curves(net.history, os.path.join(out_dir, "loss.png"))
-    y, w, score, _ = predictions(net, splits["test"])
+    results = {name: evaluate(net, splits[name], name) for name in ("train", "valid", "test")}
+    y, w, score, _ = predictions(net, splits["test"], "test")
     plots.roc({net.layout.split("|")[0]: metrics.roc_curve(y, score, w)}, os.path.join(out_dir, "roc.png"))
     with open(os.path.join(out_dir, "metrics.json"), "w") as f:
         json.dump({"files": data.expand(path), "options": options, "seed": seed, "stream": stream,
@@ -121,10 +124,10 @@ def compare(path, description, *, out_dir, cells=TUTORIAL_CELLS, reader="root", 
         if verbose:
             print(f"--- {cell}: {net.layout}")
         seconds = fit(net, splits, seed, verbose)
-        y, w, score, _ = predictions(net, splits["test"])
-        results[cell] = (evaluate(net, splits["test"]), seconds)
-        curves[cell] = metrics.roc_curve(y, score, w)
         net.save(os.path.join(out_dir, f"model_{cell}.root"))
+        y, w, score, _ = predictions(net, splits["test"], "test")
+        results[cell] = (evaluate(net, splits["test"], "test"), seconds)
+        curves[cell] = metrics.roc_curve(y, score, w)
     plots.roc(curves, os.path.join(out_dir, "roc_compare.png"))
     with open(os.path.join(out_dir, "metrics_compare.json"), "w") as f:
         json.dump({"files": data.expand(path), "seed": seed, "networks": {
