@@ -287,3 +287,30 @@ def test_against_torch_packed_sequences(kind, bidirectional, rng):
         suffix = "_l0" + ("_reverse" if k else "")
         np.testing.assert_allclose(d.dW, getattr(module, "weight_ih" + suffix).grad.numpy(), rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(d.dU, getattr(module, "weight_hh" + suffix).grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", LAYERS)
+def test_an_earlier_batch_leaves_nothing_behind(kind, rng):
+    """Rows a batch does not compute (past its lengths) hold zeros, not the previous batch's
+    values: after a batch whose state overflowed to inf, a clean batch with lengths gives the
+    gradients a fresh layer gives, bit for bit."""
+    cls, extra = LAYERS[kind]
+    B, H, D, T = 67, 5, 4, 9  # two slices on 2 threads
+    opts = dict(dtype=np.float64, return_sequence=True, seed=3, activation="relu", **extra)
+    x_bad = rng.uniform(-1, 1, (B, T, D))
+    x_bad[-1] = 1e308
+    x = rng.uniform(-1, 1, (B, T, D))
+    lengths = np.sort(rng.integers(1, T + 1, B))[::-1].copy()
+    lengths[B // 2:] = np.minimum(lengths[B // 2:], 3)  # the second slice stops early
+    dy = rng.uniform(-1, 1, (B, T, H))
+    used, fresh = cls(B, H, D, T, **opts), cls(B, H, D, T, **opts)
+    with np.errstate(all="ignore"):
+        used.forward(x_bad)
+        used.backward(dy)
+    results = []
+    for layer in (used, fresh):
+        y = layer.forward(x, lengths)
+        results.append((y, layer.backward(dy), layer.dW, layer.dU, layer.db))
+    for a, b in zip(*results):
+        assert np.all(np.isfinite(a))
+        np.testing.assert_array_equal(a, b)

@@ -49,6 +49,8 @@ public:
       this->GemmForward(t, first, n); // r, u and the x part of n
       TCellStep<typename Base::Scalar_t> s = this->StepViews(t, first, n);
       s.c = this->Block(fRH, t, first, n);
+      if (this->fHaveLengths) // GruGates skips the rows past their length: they keep zeros
+         Architecture_t::Zero(s.c);
       Architecture_t::CellForward(ECellPass::kGruGates, this->fF1, this->fF2, s, t);
       // z_n += (r ⊙ h_{t-1}) U_nᵀ
       Architecture_t::Gemm(s.z.colBlock(2 * H, H), s.c, false, Un(), true, 1, 1);
@@ -74,6 +76,11 @@ public:
 
 protected:
    std::string LayoutExtra() const override { return "|" + std::to_string(int(fResetGateAfter)); }
+   void SkipRows(size_t t, size_t first, size_t n) override
+   {
+      if (!fResetGateAfter)
+         Architecture_t::Zero(this->Block(fRH, t, first, n));
+   }
 
    void WeightGradients(size_t rows) override
    {

@@ -31,11 +31,11 @@ struct TDataSet {
          lengths.resize(n);
    }
    size_t GetCapacity() const { return w.capacity(); }
-   /// Room for n samples without reallocation (lengths too, when the set has them).
-   void Reserve(size_t n)
+   /// Room for n samples without reallocation (their lengths too, with withLengths).
+   void Reserve(size_t n, bool withLengths)
    {
       x.reserve(n * inputCols), y.reserve(n * outputCols), w.reserve(n);
-      if (HasLengths())
+      if (withLengths)
          lengths.reserve(n);
    }
    /// Swaps samples a and b.

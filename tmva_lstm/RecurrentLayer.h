@@ -158,6 +158,9 @@ protected:
                    size_t timeSteps, bool rememberState, bool returnSequence, EActivationFunction f1,
                    EActivationFunction f2, TDirection direction);
 
+   /// Rows [first, first + n) do not run step t: zero what else of theirs the weight-gradient
+   /// GEMMs read (the GRU's r ⊙ h_{t-1}).
+   virtual void SkipRows(size_t /*t*/, size_t /*first*/, size_t /*n*/) {}
    /// Fields after the six common ones in the layout token.
    virtual std::string LayoutExtra() const { return ""; }
    /// After the loop: the weight gradients from the first `rows` rows of the stacks.
@@ -292,6 +295,7 @@ public:
    size_t GetInputCols() const override { return fForward->GetInputCols(); }
    size_t GetOutputCols() const override { return fForward->GetOutputCols(); }
    std::string GetLayout() const override { return fForward->GetLayout() + "|BIDIRECTIONAL"; }
+   bool RemembersState() const override { return fForward->RemembersState() || fReverse->RemembersState(); }
    std::vector<TParameter<Matrix_t>> GetParameters() override
    {
       auto all = fForward->GetParameters();
@@ -500,7 +504,13 @@ void VRecurrentLayer<Architecture_t>::Forward(const Matrix_t &input, Matrix_t &o
                Architecture_t::Copy(StateCols(Block(fXH, t + 1, rest, m)), StateCols(Block(fXH, t, rest, m)));
                if (fHasCell)
                   Architecture_t::Copy(Block(fC, t + 1, rest, m), Block(fC, t, rest, m));
+               SkipRows(t, rest, m);
             }
+         } else { // past the slice's lengths. The weight-gradient GEMM reads these rows up to the
+                  // batch's longest (times dz = 0): zeros, never an earlier batch's values (inf·0).
+            Architecture_t::Zero(InputCols(Block(fXH, t, first, n)));
+            Architecture_t::Zero(StateCols(Block(fXH, t + 1, first, n)));
+            SkipRows(t, first, n);
          }
          if (fReturnSequence) // past every length of the slice this only writes the zeros
             Architecture_t::ScatterStep(out, StateCols(Block(fXH, t + 1, first, n)), t, fOutStride, T, len,

@@ -66,10 +66,12 @@ public:
    {
       const size_t n = std::min(fB, index.size() - first), in = fData.inputCols, out = fData.outputCols;
       auto sample = [&](size_t p) { return index[first + (p < n ? p : 0)]; };
+      // padding runs no steps (length 0) and goes last
+      auto length = [&](size_t p) { return p < n ? fData.lengths[sample(p)] : Real(-1); };
       std::iota(fPosition.begin(), fPosition.end(), size_t(0));
       if (fSort && fData.HasLengths())
          std::sort(fPosition.begin(), fPosition.end(), [&](size_t a, size_t b) {
-            const Real la = fData.lengths[sample(a)], lb = fData.lengths[sample(b)];
+            const Real la = length(a), lb = length(b);
             return la > lb || (la == lb && a < b);
          });
       for (size_t r = 0; r < fB; ++r) {
@@ -78,7 +80,7 @@ public:
          std::copy_n(fData.y.data() + s * out, out, fHy.data() + r * out);
          fHw[r] = p < n ? fData.w[s] : Real(0);
          if (fData.HasLengths())
-            fHl[r] = fData.lengths[s];
+            fHl[r] = std::max(length(p), Real(0));
       }
       Architecture_t::CopyFromHost(fX.View(), fHx.data(), fHx.size(), "input batch");
       Architecture_t::CopyFromHost(fY.View(), fHy.data(), fHy.size(), "target batch");
@@ -396,7 +398,7 @@ private:
       for (size_t taken = 0; taken < fChunk.GetNSamples();) {
          const size_t n = std::min(fChunk.GetNSamples() - taken, full - fBuffer.GetNSamples());
          if (fBuffer.GetNSamples() + n > fBuffer.GetCapacity())
-            fBuffer.Reserve(std::min(full, 2 * (fBuffer.GetNSamples() + n)));
+            fBuffer.Reserve(std::min(full, 2 * (fBuffer.GetNSamples() + n)), fChunk.HasLengths());
          fBuffer.AppendFrom(fChunk, taken, n);
          taken += n;
          if (fBuffer.GetNSamples() == full)

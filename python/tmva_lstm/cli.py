@@ -1,4 +1,4 @@
-"""The tmva-lstm command: gradcheck, demo, train, evaluate."""
+"""The tmva-lstm command: gradcheck, demo, train, evaluate, export, bench."""
 
 import argparse
 import itertools
@@ -181,6 +181,16 @@ def evaluate_command(args):
     return 0
 
 
+def export_command(args):
+    from .net import Net
+
+    net = Net.load(args.model)
+    net.export_onnx(args.onnx, lengths=args.lengths)
+    inputs = "x (batch, T, D)" + (", sequence_lens (batch,)" if args.lengths else "")
+    print(f"wrote {args.onnx}: {net.layout}; inputs {inputs}; output y (batch, {net.n_outputs})")
+    return 0
+
+
 def bench_command(args):
     import json
 
@@ -247,6 +257,13 @@ def main(argv=None):
                    help="which split of the file (same --seed as training), or all of it (default: test)")
     p.set_defaults(run=evaluate_command)
 
+    p = commands.add_parser("export", help="write a saved model as an ONNX file (ONNX Runtime, SOFIE)")
+    p.add_argument("--model", required=True, help="model file written by train/demo")
+    p.add_argument("--onnx", required=True, help="the ONNX file to write")
+    p.add_argument("--lengths", action="store_true",
+                   help="a second input sequence_lens (batch,) int32: each sample's steps, as predict's lengths")
+    p.set_defaults(run=export_command)
+
     p = commands.add_parser("bench", help="time one LSTM/GRU training step against torch.nn.LSTM/GRU")
     p.add_argument("--cells", nargs="+", choices=["lstm", "gru"], default=["lstm", "gru"])
     p.add_argument("--configs", nargs="+", choices=["S", "M", "L", "XL"], default=["S", "M", "L", "XL"])
@@ -261,7 +278,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, TypeError, FileNotFoundError, RuntimeError) as e:
+    except (ValueError, TypeError, OSError, RuntimeError, ImportError) as e:
         print(f"tmva-lstm {args.command}: error: {e}", file=sys.stderr)
         return 1
 

@@ -144,6 +144,14 @@ class Net:
         temporary file first, so a failed save leaves an existing model intact."""
         _cpp.call(_cpp.template(_cpp.ns, "SaveModel", self._arch), self._net, self.options, str(path))
 
+    def export_onnx(self, path, lengths=False):
+        """Write the net as an ONNX file (needs the onnx package): input x (batch, T, D) float32,
+        and with lengths=True also sequence_lens (batch,) int32; output y, as predict gives it.
+        See tmva_lstm.onnx_export."""
+        from .onnx_export import export_onnx
+
+        return export_onnx(self, str(path), lengths)
+
     # -- one batch, for checking against the oracle ------------------------------------------------
     def _matrix(self, array, name):
         array = np.ascontiguousarray(array, dtype=self.dtype)

@@ -63,17 +63,20 @@ def fit(net, splits, seed, verbose, buffer_size=100_000):
 def predictions(net, samples, part="given"):
     """(y, w, score, loss) over Samples, or over the chunks of a data.Stream (the loss is then the
     weighted mean of the chunks' losses). No samples: ValueError naming the part."""
-    chunks = [samples] if isinstance(samples, data.Samples) else samples
+    empty = ValueError(f"no samples in the {part} part: none of the entries falls in it")
+    if isinstance(samples, data.Samples):
+        if len(samples.y) == 0:
+            raise empty
+        return (samples.y, samples.w, net.predict(samples.x, lengths=samples.lengths)[:, 0],
+                net.loss(*samples))
     ys, ws, ps, total = [], [], [], 0.0
-    for chunk in chunks:
-        if len(chunk.y) == 0:
-            continue
+    for chunk in samples:
         ys.append(chunk.y), ws.append(chunk.w), ps.append(net.predict(chunk.x, lengths=chunk.lengths)[:, 0])
         total += net.loss(*chunk) * float(chunk.w.sum())
     if not ys:
-        raise ValueError(f"no samples in the {part} part: none of the entries falls in it")
+        raise empty
     y, w = np.concatenate(ys), np.concatenate(ws)
-    return y, w, np.concatenate(ps), total / float(w.sum())
+    return y, w, np.concatenate(ps), total / float(w.sum()) if w.sum() > 0 else 0.0
 
 
 def evaluate(net, samples, part="given"):
