@@ -191,6 +191,18 @@ def export_command(args):
     return 0
 
 
+def apply_command(args):
+    from .workflow import apply
+
+    if args.reader != "root":
+        raise ValueError("apply streams with the ROOT reader (--reader root)")
+    counts = apply(args.model, args.file, _description(args), args.out, chunk_entries=args.chunk_entries,
+                   dtype=args.dtype)
+    trees = ", ".join(f"{tree} ({n} entries)" for tree, n in counts.items())
+    print(f"wrote {args.out}: branch score per entry of {trees}; add it as a friend of the input trees")
+    return 0
+
+
 def bench_command(args):
     import json
 
@@ -263,6 +275,14 @@ def main(argv=None):
     p.add_argument("--lengths", action="store_true",
                    help="a second input sequence_lens (batch,) int32: each sample's steps, as predict's lengths")
     p.set_defaults(run=export_command)
+
+    p = commands.add_parser("apply", help="score every entry of ROOT files; write a tree of scores per input tree")
+    _data_options(p)
+    p.add_argument("--model", required=True, help="model file written by train/demo")
+    p.add_argument("--out", required=True, help="the ROOT file of score trees to write")
+    p.add_argument("--chunk-entries", type=_int_at_least(1), default=100_000,
+                   help="entries read and scored at a time (default: 100000)")
+    p.set_defaults(run=apply_command)
 
     p = commands.add_parser("bench", help="time one LSTM/GRU training step against torch.nn.LSTM/GRU")
     p.add_argument("--cells", nargs="+", choices=["lstm", "gru"], default=["lstm", "gru"])
