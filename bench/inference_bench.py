@@ -1,6 +1,6 @@
 """Inference throughput, events per second: the tutorial network predicting 100k events in
 float32, tmva-lstm's Net.predict against ONNX Runtime (on the graph Net.export_onnx writes) and
-torch (the same network, `no_grad`, one batch), with the same weights and the same threads, in one
+torch (the same network from `torch_io.to_torch`, `no_grad`, one batch), with the same weights and the same threads, in one
 run; then the jagged-tracks network (`LSTM|16|5|15|0|0,DENSE|32|TANH,LINEAR`, lengths) against
 ONNX Runtime with sequence_lens and torch with packed sequences.
 
@@ -13,7 +13,6 @@ rounds alternate; the table gives the median over rounds and the range.
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 
@@ -21,34 +20,10 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-sys.path.insert(0, os.path.dirname(__file__))
-from compare_torch import TorchTutorialNet  # noqa: E402
-
-from tmva_lstm import Net  # noqa: E402
-from tmva_lstm.bench import set_threads  # noqa: E402
-from tmva_lstm.workflow import TRACKS_OPTIONS, TUTORIAL_OPTIONS  # noqa: E402
-
-
-class TorchTracksNet(torch.nn.Module):
-    """LSTM|16|5|15|0|0, DENSE|32|TANH, LINEAR on packed sequences (the final state per jet)."""
-
-    def __init__(self, net):
-        super().__init__()
-        self.lstm, self.dense, self.out = torch.nn.LSTM(5, 16, batch_first=True), torch.nn.Linear(16, 32), \
-            torch.nn.Linear(32, 1)
-        p = {k: torch.from_numpy(v.astype(np.float32)) for k, v in net.parameters.items()}
-        with torch.no_grad():
-            self.lstm.weight_ih_l0.copy_(p["layer0_LSTM/W"]), self.lstm.weight_hh_l0.copy_(p["layer0_LSTM/U"])
-            self.lstm.bias_ih_l0.copy_(p["layer0_LSTM/b"][0]), self.lstm.bias_hh_l0.zero_()
-            self.dense.weight.copy_(p["layer1_DENSE/W"]), self.dense.bias.copy_(p["layer1_DENSE/b"][0])
-            self.out.weight.copy_(p["layer2_DENSE/W"]), self.out.bias.copy_(p["layer2_DENSE/b"][0])
-
-    def forward(self, x, lengths):
-        packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths.clamp(min=1), batch_first=True,
-                                                         enforce_sorted=False)
-        _, (h, _) = self.lstm(packed)
-        h = h[0] * (lengths > 0)[:, None]  # a jet without tracks: the initial state, 0
-        return torch.sigmoid(self.out(torch.tanh(self.dense(h))))
+from tmva_lstm import Net
+from tmva_lstm.bench import set_threads
+from tmva_lstm.torch_io import to_torch
+from tmva_lstm.workflow import TRACKS_OPTIONS, TUTORIAL_OPTIONS
 
 
 def random_weights(net, seed):
@@ -71,18 +46,11 @@ def engines(options, T, D, n, threads, with_lengths, seed=1):
     so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
     session = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
     feed = {"x": x} | ({"sequence_lens": lengths.astype(np.int32)} if with_lengths else {})
-    if with_lengths:
-        model, xt, lt = TorchTracksNet(net).eval(), torch.from_numpy(x), torch.from_numpy(lengths)
-        torch_run = lambda: model(xt, lt)  # noqa: E731
-    else:
-        model = TorchTutorialNet()
-        model.copy_from(net)
-        model.eval()
-        xt = torch.from_numpy(x)
-        torch_run = lambda: torch.sigmoid(model(xt))  # noqa: E731
+    model, xt = to_torch(net), torch.from_numpy(x)  # the same network, its weights copied
+    lt = torch.from_numpy(lengths) if with_lengths else None
     runs = {"tmva-lstm Net.predict": lambda: net.predict(x, lengths=lengths),
             "ONNX Runtime": lambda: session.run(None, feed)[0],
-            "torch": lambda: torch_run().numpy()}
+            "torch": lambda: model(xt, lt).numpy()}
     with torch.no_grad():
         results = {k: np.asarray(f()).reshape(-1) for k, f in runs.items()}
     agree = max(np.abs(r - results["tmva-lstm Net.predict"]).max() for r in results.values())

@@ -506,8 +506,9 @@ void VRecurrentLayer<Architecture_t>::Forward(const Matrix_t &input, Matrix_t &o
                   Architecture_t::Copy(Block(fC, t + 1, rest, m), Block(fC, t, rest, m));
                SkipRows(t, rest, m);
             }
-         } else { // past the slice's lengths. The weight-gradient GEMM reads these rows up to the
-                  // batch's longest (times dz = 0): zeros, never an earlier batch's values (inf·0).
+         } else if (t < fMaxLength) { // past the slice's lengths, not the batch's: the weight-gradient
+                                      // GEMM reads these rows (times dz = 0), so zeros, never an
+                                      // earlier batch's values (inf·0)
             Architecture_t::Zero(InputCols(Block(fXH, t, first, n)));
             Architecture_t::Zero(StateCols(Block(fXH, t + 1, first, n)));
             SkipRows(t, first, n);

@@ -186,6 +186,18 @@ class Net:
         """(model-file name, C++ layer) for every layer, e.g. ("layer0_LSTM", TBasicLSTMLayer)."""
         return [(str(self._net.GetLayerName(l)), self._net.GetLayerAt(l)) for l in range(self._net.GetDepth())]
 
+    def _layer_specs(self):
+        """(model-file name, kind, TLayerSpec) for every layer, for the exporters; kind is LSTM,
+        GRU, RNN, DENSE or RESHAPE (the name's suffix: layer<l>_<KIND>)."""
+        return [(name, name.split("_", 1)[1], spec) for (name, _), spec in zip(self._layers(), self.spec.layers)]
+
+    @property
+    def output_function(self):
+        """What predict applies to the last layer: "sigmoid" (CROSSENTROPY), "softmax"
+        (MUTUALEXCLUSIVE) or None (SUMOFSQUARES)."""
+        loss = _cpp.ns.ELossFunction
+        return {int(loss.kCrossEntropy): "sigmoid", int(loss.kSoftmaxCrossEntropy): "softmax"}.get(int(self.spec.loss))
+
     def _parameters(self):
         return {f"{prefix}/{p.name}": (p.value, p.gradient)
                 for prefix, layer in self._layers() for p in layer.GetParameters()}

@@ -15,22 +15,16 @@ so Rb = 0, which also gives the GRU's recurrent candidate term no bias, as ours 
 import numpy as np
 
 from . import _cpp
+from ._io import replacing
 
 # The file loads in ONNX Runtime 1.17 and newer and in SOFIE: IR version 8 with opset 17 (onnx
 # 1.23 writes IR 14 by default, which onnxruntime 1.31 refuses).
 OPSET, IR_VERSION = 17, 8
-# Our blocks in ONNX's order, by cell: ONNX name of the op, our gate names in ONNX's order.
-_CELLS = {"LSTM": ("LSTM", ["i", "o", "f", "g"]), "GRU": ("GRU", ["u", "r", "n"]), "RNN": ("RNN", [""])}
-
-
-def _names():
-    """ONNX's names of the C++ enums' values: cells, dense activations, output functions."""
-    ns = _cpp.ns
-    cell, act, loss = ns.ERecurrentCell, ns.EActivationFunction, ns.ELossFunction
-    return ({int(cell.kLSTM): "LSTM", int(cell.kGRU): "GRU", int(cell.kRNN): "RNN"},
-            {int(act.kTanh): "Tanh", int(act.kRelu): "Relu", int(act.kSigmoid): "Sigmoid", int(act.kIdentity): None},
-            {int(loss.kCrossEntropy): "Sigmoid", int(loss.kSoftmaxCrossEntropy): "Softmax",
-             int(loss.kMeanSquaredError): "Identity"})
+# Per cell: ONNX's operator and, in ONNX's gate order, the index of each of our gate blocks
+# (LSTM i, f, g, o → i, o, f, c; GRU r, u, n → z, r, h; RNN one block).
+_CELLS = {"LSTM": ("LSTM", [0, 3, 1, 2]), "GRU": ("GRU", [1, 0, 2]), "RNN": ("RNN", [0])}
+_ACTIVATIONS = {"tanh": "Tanh", "relu": "Relu", "sigmoid": "Sigmoid", "identity": None}
+_OUTPUTS = {"sigmoid": "Sigmoid", "softmax": "Softmax", None: "Identity"}
 
 
 class _Graph:
@@ -57,21 +51,21 @@ class _Graph:
         return outputs if n_outputs > 1 else outputs[0]
 
 
-def _recurrent(g, layer, prefix, weights, x, lens):
+def _recurrent(g, cell, layer, prefix, parameters, x, lens):
     """One recurrent layer on x (batch, T, D): its output (batch, T, dirs·H) with returnSequence,
     else (batch, dirs·H), and whether it is a sequence."""
-    cell = _names()[0][int(layer.cell)]
     op_type, order = _CELLS[cell]
     H = layer.stateSize
     suffixes = [""] + (["_reverse"] if layer.bidirectional else [])
 
-    def stacked(kind, suffix):
-        return np.concatenate([weights[f"{prefix}/{kind}{'_' + k if k else ''}{suffix}"] for k in order])
+    def onnx_order(name):  # our stacked parameter (G·H, cols), its gate blocks in ONNX's order
+        A = parameters[f"{prefix}/{name}"]
+        return A.reshape(len(order), H, -1)[order].reshape(len(order) * H, -1)
 
-    W = np.stack([stacked("W", s) for s in suffixes]).astype(np.float32)    # (dirs, G·H, D)
-    R = np.stack([stacked("U", s) for s in suffixes]).astype(np.float32)    # (dirs, G·H, H)
-    Wb = np.stack([stacked("b", s).reshape(-1) for s in suffixes])           # (dirs, G·H)
-    B = np.concatenate([Wb, np.zeros_like(Wb)], axis=1).astype(np.float32)  # Rb = 0
+    W = np.stack([onnx_order("W" + s) for s in suffixes])                  # (dirs, G·H, D)
+    R = np.stack([onnx_order("U" + s) for s in suffixes])                  # (dirs, G·H, H)
+    Wb = np.stack([onnx_order("b" + s).reshape(-1) for s in suffixes])     # (dirs, G·H)
+    B = np.concatenate([Wb, np.zeros_like(Wb)], axis=1)                    # Rb = 0
     attributes = {"hidden_size": H, "direction": "bidirectional" if layer.bidirectional else "forward"}
     if cell == "GRU":
         attributes["linear_before_reset"] = int(layer.resetGateAfter)
@@ -98,7 +92,7 @@ def to_onnx(net, lengths=False):
 
     spec = net.spec
     T, D = spec.timeSteps, spec.inputSize
-    weights = {k: v.astype(np.float32) for k, v in net.weights.items()}
+    parameters = {k: v.astype(np.float32) for k, v in net.parameters.items()}
     g = _Graph()
     inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", T, D])]
     lens = None
@@ -106,28 +100,27 @@ def to_onnx(net, lengths=False):
         inputs.append(helper.make_tensor_value_info("sequence_lens", TensorProto.INT32, ["batch"]))
         lens = "sequence_lens"
     x, sequence = "x", True  # the running tensor: (batch, T, F) when a sequence, else (batch, N)
-    for l, layer in enumerate(spec.layers):
-        prefix = str(net._net.GetLayerName(l))
-        if layer.kind == _cpp.ns.TLayerSpec.kRecurrent:
+    for l, (prefix, kind, layer) in enumerate(net._layer_specs()):
+        if kind in _CELLS:
             if layer.rememberState:
                 raise ValueError(f"export_onnx: layer {l} ({layer.token}) remembers its state between batches; "
                                  f"an ONNX graph has no state, so its predictions could not be reproduced")
             if not sequence:  # a flat input cut into its steps
                 x = g.op("Reshape", [x, g.constant("shape", np.array([0, layer.timeSteps, layer.inputSize], np.int64))])
-            x, sequence = _recurrent(g, layer, prefix, weights, x, lens)
-        elif layer.kind == _cpp.ns.TLayerSpec.kReshape:
+            x, sequence = _recurrent(g, kind, layer, prefix, parameters, x, lens)
+        elif kind == "RESHAPE":
             x, sequence = g.op("Flatten", [x], axis=1), False
         else:  # DENSE: y = x Wᵀ + b, then the activation
             if sequence:
                 x, sequence = g.op("Flatten", [x], axis=1), False
-            W, b = weights[f"{prefix}/W"], weights[f"{prefix}/b"].reshape(-1)
+            W, b = parameters[f"{prefix}/W"], parameters[f"{prefix}/b"].reshape(-1)
             x = g.op("Gemm", [x, g.constant(f"{prefix}_W", W), g.constant(f"{prefix}_b", b)], transB=1)
-            act = _names()[1][int(layer.activation)]
+            act = _ACTIVATIONS[str(_cpp.ns.ActivationName(layer.activation))]
             if act:
                 x = g.op(act, [x])
     if sequence:
         x = g.op("Flatten", [x], axis=1)
-    output = _names()[2][int(spec.loss)]
+    output = _OUTPUTS[net.output_function]
     g.nodes.append(helper.make_node(output, [x], ["y"], **({"axis": 1} if output == "Softmax" else {})))
     graph = helper.make_graph(g.nodes, "tmva_lstm", inputs,
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", net.n_outputs])],
@@ -140,21 +133,9 @@ def to_onnx(net, lengths=False):
 
 
 def export_onnx(net, path, lengths=False):
-    """Writes `net` as an ONNX file (written to a temporary name, then renamed: an existing file
-    at path stays whole if anything fails)."""
-    import os
-    import tempfile
-
+    """Writes `net` as an ONNX file (whole or not at all: an existing file at path stays as it
+    was if anything fails)."""
     model = to_onnx(net, lengths)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(model.SerializeToString())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with replacing(path) as tmp, open(tmp, "wb") as f:
+        f.write(model.SerializeToString())
     return path

@@ -60,68 +60,54 @@ def _run_recurrent(torch, rnn, x, lengths, return_sequence):
     """Our semantics on torch: past a sample's length the output is 0 and the state held (packed
     sequences; a length of 0 keeps the initial state, 0)."""
     T = x.shape[1]
-    if lengths is None:
-        out, h = rnn(x)
-    else:
+    if lengths is not None:
         lengths = torch.as_tensor(lengths)
-        packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths.clamp(min=1).cpu(), batch_first=True,
-                                                         enforce_sorted=False)
-        out, h = rnn(packed)
-        out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=T)
-        alive = (lengths > 0).to(x.dtype)
-        out = out * alive[:, None, None]
-        h = tuple(v * alive[None, :, None] for v in h) if isinstance(h, tuple) else h * alive[None, :, None]
-    if return_sequence:
-        return out
-    h = h[0] if isinstance(h, tuple) else h  # (directions, batch, H) of the last layer
-    return torch.cat(list(h[-(2 if rnn.bidirectional else 1):]), dim=1)
+        x = torch.nn.utils.rnn.pack_padded_sequence(x, lengths.clamp(min=1).cpu(), batch_first=True,
+                                                    enforce_sorted=False)
+    out, h = rnn(x)
+    h = h[0] if isinstance(h, tuple) else h  # (directions, batch, H); an LSTM gives (h, c)
+    if lengths is not None:
+        alive = (lengths > 0).to(h.dtype)
+        if return_sequence:
+            out = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=T)[0]
+            out = out * alive[:, None, None]
+        h = h * alive[None, :, None]
+    return out if return_sequence else torch.cat(list(h), dim=1)
 
 
 def to_torch(net):
     """A TorchNet with the net's weights, in the net's dtype."""
     torch, TorchNet = _modules()
-    ns, spec = _cpp.ns, net.spec
     dtype = torch.float64 if net.dtype == np.float64 else torch.float32
-    weights = net.weights
-    cells = {int(ns.ERecurrentCell.kLSTM): "LSTM", int(ns.ERecurrentCell.kGRU): "GRU",
-             int(ns.ERecurrentCell.kRNN): "RNN"}
-    acts = {int(ns.EActivationFunction.kTanh): "tanh", int(ns.EActivationFunction.kRelu): "relu",
-            int(ns.EActivationFunction.kSigmoid): "sigmoid", int(ns.EActivationFunction.kIdentity): None}
+    parameters = {k: torch.from_numpy(v) for k, v in net.parameters.items()}  # stacked in torch's gate order
     layers = []
-    for l, layer in enumerate(spec.layers):
-        prefix = str(net._net.GetLayerName(l))
-        if layer.kind == ns.TLayerSpec.kRecurrent:
-            cell = cells[int(layer.cell)]
+    for l, (prefix, kind, layer) in enumerate(net._layer_specs()):
+        if kind in ("LSTM", "GRU", "RNN"):
             if layer.rememberState:
                 raise ValueError(f"to_torch: layer {l} ({layer.token}) remembers its state between batches, "
                                  f"which torch's modules do not")
-            if cell == "GRU" and not layer.resetGateAfter:
+            if kind == "GRU" and not layer.resetGateAfter:
                 raise ValueError(f"to_torch: layer {l} ({layer.token}) is TMVA's GRU with the reset gate before "
                                  f"the state product; torch.nn.GRU computes the reset-gate-after form only")
-            rnn = getattr(torch.nn, cell)(layer.inputSize, layer.stateSize, batch_first=True,
+            rnn = getattr(torch.nn, kind)(layer.inputSize, layer.stateSize, batch_first=True,
                                           bidirectional=bool(layer.bidirectional), dtype=dtype)
-            gates = {"LSTM": "ifgo", "GRU": "run", "RNN": [""]}[cell]
-            for s, suffix in enumerate([""] + (["_reverse"] if layer.bidirectional else [])):
-                def stacked(kind):
-                    return np.concatenate([weights[f"{prefix}/{kind}{'_' + k if k else ''}{suffix}"] for k in gates])
-                tail = "_reverse" if s else ""
+            for suffix in [""] + (["_reverse"] if layer.bidirectional else []):
                 with torch.no_grad():
-                    getattr(rnn, f"weight_ih_l0{tail}").copy_(torch.from_numpy(stacked("W")))
-                    getattr(rnn, f"weight_hh_l0{tail}").copy_(torch.from_numpy(stacked("U")))
-                    getattr(rnn, f"bias_ih_l0{tail}").copy_(torch.from_numpy(stacked("b").reshape(-1)))
-                    getattr(rnn, f"bias_hh_l0{tail}").zero_()
+                    getattr(rnn, f"weight_ih_l0{suffix}").copy_(parameters[f"{prefix}/W{suffix}"])
+                    getattr(rnn, f"weight_hh_l0{suffix}").copy_(parameters[f"{prefix}/U{suffix}"])
+                    getattr(rnn, f"bias_ih_l0{suffix}").copy_(parameters[f"{prefix}/b{suffix}"][0])
+                    getattr(rnn, f"bias_hh_l0{suffix}").zero_()
             layers.append((rnn, ("recurrent", bool(layer.returnSequence))))
-        elif layer.kind == ns.TLayerSpec.kReshape:
+        elif kind == "RESHAPE":
             layers.append((torch.nn.Flatten(), ("flatten", None)))
-        elif layer.kind == ns.TLayerSpec.kDense:
-            W, b = weights[f"{prefix}/W"], weights[f"{prefix}/b"].reshape(-1)
+        else:  # DENSE
+            W, b = parameters[f"{prefix}/W"], parameters[f"{prefix}/b"][0]
             linear = torch.nn.Linear(W.shape[1], W.shape[0], dtype=dtype)
             with torch.no_grad():
-                linear.weight.copy_(torch.from_numpy(W)), linear.bias.copy_(torch.from_numpy(b))
-            layers.append((linear, ("dense", acts[int(layer.activation)])))
-    loss = {int(ns.ELossFunction.kCrossEntropy): "sigmoid", int(ns.ELossFunction.kSoftmaxCrossEntropy): "softmax",
-            int(ns.ELossFunction.kMeanSquaredError): None}[int(spec.loss)]
-    return TorchNet(layers, spec.timeSteps, loss).eval()
+                linear.weight.copy_(W), linear.bias.copy_(b)
+            act = str(_cpp.ns.ActivationName(layer.activation))
+            layers.append((linear, ("dense", None if act == "identity" else act)))
+    return TorchNet(layers, net.spec.timeSteps, net.output_function).eval()
 
 
 def from_torch(modules, time_steps, *, error_strategy="CROSSENTROPY", batch_size=100, dtype=np.float32):

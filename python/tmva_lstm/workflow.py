@@ -92,30 +92,23 @@ def apply(model, path, description, out, *, chunk_entries=100_000, dtype=np.floa
     the files, so it can be added as a friend. Written to a temporary file, then renamed. Returns
     {tree: entries}."""
     import dataclasses
-    import tempfile
 
     import uproot
 
+    from ._io import replacing
+
     net = Net.load(model, dtype=dtype)
     K = net.n_outputs
-    folder = os.path.dirname(os.path.abspath(out))
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(out) + ".", suffix=".tmp", dir=folder)
-    os.close(fd)
     counts = {}
-    try:
-        with uproot.recreate(tmp) as f:
-            for k, tree in enumerate(description.trees):
-                one = dataclasses.replace(description, trees=[tree], tree_labels=description.tree_labels[k:k + 1])
-                f.mktree(tree, {"score": (np.float32, (K,)) if K > 1 else np.float32})
-                counts[tree] = 0
-                for chunk in data.iterate_root(path, one, step_size=chunk_entries, dtype=dtype):
-                    score = net.predict(chunk.x, lengths=chunk.lengths).astype(np.float32)
-                    f[tree].extend({"score": score if K > 1 else score[:, 0]})
-                    counts[tree] += len(score)
-        os.replace(tmp, out)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with replacing(out) as tmp, uproot.recreate(tmp) as f:
+        for k, tree in enumerate(description.trees):
+            one = dataclasses.replace(description, trees=[tree], tree_labels=description.tree_labels[k:k + 1])
+            f.mktree(tree, {"score": (np.float32, (K,)) if K > 1 else np.float32})
+            counts[tree] = 0
+            for chunk in data.iterate_root(path, one, step_size=chunk_entries, dtype=dtype):
+                score = net.predict(chunk.x, lengths=chunk.lengths).astype(np.float32)
+                f[tree].extend({"score": score if K > 1 else score[:, 0]})
+                counts[tree] += len(score)
     return counts
 
 
