@@ -4,11 +4,12 @@ against PyTorch's cuDNN nn.LSTM, in the same run, on configs S, M, L, XL, float3
     python bench/gpu_bench.py --exe build/lstm_step_bench [--configs S M L XL] [--dtypes ...]
                               [--reps 50] [--json out.json] [--device cuda]
 
-Ours is timed by the C++ executable bench/lstm_step.cxx (the GPU machine has no ROOT, so no
-PyROOT): wall time of Forward + Backward, synchronised, i.e. launch overhead included. cuDNN is
-timed two ways: eager (wall time, synchronised; mostly PyTorch's host overhead at S and M) and
-the same step captured once in a CUDA graph and replayed (device time from CUDA events). TF32 is
-off on both sides. --device cpu runs the same harness on the CPU (no graphs), to check it.
+Both sides are timed two ways. Eager: wall time of one step, synchronised, host overhead
+included (for PyTorch at S and M mostly its Python overhead). Graph: the step captured once in a
+CUDA graph and replayed, timed over rounds of 10 replays back to back (ours by wall clock around
+the round, cuDNN by CUDA events), per step; the median over rounds. Ours is run by the C++
+executable bench/lstm_step.cxx (the GPU machine has no ROOT, so no PyROOT). TF32 is off on both
+sides. --device cpu runs the same harness on the CPU (no graphs), to check it.
 """
 
 import argparse
@@ -25,12 +26,15 @@ import torch
 CONFIGS = {"S": (256, 10, 30, 10), "M": (256, 10, 30, 64), "L": (64, 100, 64, 256), "XL": (256, 100, 128, 512)}
 
 
-def ours_ms(exe, device, dtype, config, reps):
+ROUND = 10  # graph replays per timed round, as lstm_step.cxx's kRound
+
+
+def ours_ms(exe, device, dtype, config, reps, mode):
     B, T, D, H = CONFIGS[config]
     arch = "cuda" if device == "cuda" else "cpu"
     try:
-        result = subprocess.run([exe, arch, dtype, str(B), str(T), str(D), str(H), str(reps)], capture_output=True,
-                                text=True)
+        result = subprocess.run([exe, arch, dtype, str(B), str(T), str(D), str(H), str(reps), mode],
+                                capture_output=True, text=True)
     except OSError as e:
         raise RuntimeError(f"cannot run {exe}: {e.strerror} (build it with CMake: target lstm_step_bench)") from None
     if result.returncode != 0:
@@ -70,7 +74,7 @@ def eager_ms(step, device, reps):
 
 
 def graph_ms(step, reps):
-    """The step captured in a CUDA graph and replayed: device time per replay (CUDA events)."""
+    """The step captured in a CUDA graph and replayed: per replay, over rounds of ROUND back to back."""
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):  # warm up outside capture, as torch.cuda.graphs requires
@@ -86,10 +90,11 @@ def graph_ms(step, reps):
     times = []
     for _ in range(reps):
         start.record()
-        graph.replay()
+        for _ in range(ROUND):
+            graph.replay()
         end.record()
         end.synchronize()
-        times.append(start.elapsed_time(end))
+        times.append(start.elapsed_time(end) / ROUND)
     return statistics.median(times)
 
 
@@ -110,27 +115,30 @@ def main(argv=None):
     name = torch.cuda.get_device_name() if args.device == "cuda" else "cpu"
     print(f"gpu_bench: one LSTM training step on {name}, torch {torch.__version__}, "
           f"cuDNN {torch.backends.cudnn.version()}, TF32 off, median of {args.reps}")
-    print(f"{'config':<6} {'dtype':<8} {'ours ms':>9} {'eager ms':>9} {'graph ms':>9} {'ours/eager':>10} "
-          f"{'ours/graph':>10}")
+    print(f"{'config':<6} {'dtype':<8} {'ours eager':>10} {'ours graph':>10} {'cuDNN eager':>11} "
+          f"{'cuDNN graph':>11} {'eager/eager':>11} {'graph/graph':>11}")
     if args.reps < 1:
         p.error(f"--reps must be >= 1, got {args.reps}")
     rows = []
     for dtype in args.dtypes:
         for config in args.configs:
             try:
-                ours = ours_ms(args.exe, args.device, dtype, config, args.reps)
+                ours = ours_ms(args.exe, args.device, dtype, config, args.reps, "eager")
+                ours_graph = ours_ms(args.exe, args.device, dtype, config, args.reps, "graph")
             except RuntimeError as e:
                 print(f"gpu_bench: {e}", file=sys.stderr)
                 return 1
             step = torch_step(args.device, dtype, config)
             eager = eager_ms(step, args.device, args.reps)
             graph = graph_ms(step, args.reps) if args.device == "cuda" else None
-            row = {"config": config, "dtype": dtype, "ours_ms": ours, "eager_ms": eager, "graph_ms": graph,
-                   "ours_over_eager": ours / eager, "ours_over_graph": ours / graph if graph else None}
+            row = {"config": config, "dtype": dtype, "ours_eager_ms": ours, "ours_graph_ms": ours_graph,
+                   "cudnn_eager_ms": eager, "cudnn_graph_ms": graph, "eager_over_eager": ours / eager,
+                   "graph_over_graph": ours_graph / graph if graph else None}
             rows.append(row)
-            graph_text = f"{graph:9.3f}" if graph else f"{'-':>9}"
-            ratio_text = f"{ours / graph:10.2f}" if graph else f"{'-':>10}"
-            print(f"{config:<6} {dtype:<8} {ours:9.3f} {eager:9.3f} {graph_text} {ours / eager:10.2f} {ratio_text}")
+            graph_text = f"{graph:11.3f}" if graph else f"{'-':>11}"
+            ratio_text = f"{ours_graph / graph:11.2f}" if graph else f"{'-':>11}"
+            print(f"{config:<6} {dtype:<8} {ours:10.3f} {ours_graph:10.3f} {eager:11.3f} {graph_text} "
+                  f"{ours / eager:11.2f} {ratio_text}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": name, "date": time.strftime("%Y-%m-%d"), "torch": torch.__version__,

@@ -39,6 +39,18 @@ private:
    size_t fNcols = 0;
 };
 
+/// TCpu's counterpart of TCudaGraph (Cuda.h), so that code written for either architecture can
+/// record a fixed step once and launch it many times: on the CPU there is no launch overhead to
+/// save, so Launch simply makes the recorded calls again.
+class TCpuGraph {
+public:
+   explicit TCpuGraph(std::function<void()> record) : fRecord(std::move(record)) {}
+   void Launch() { fRecord(); }
+
+private:
+   std::function<void()> fRecord;
+};
+
 template <typename Real>
 class TCpu {
 public:
@@ -46,6 +58,7 @@ public:
    using Matrix_t = TCpuMatrix<Real>;
    using View_t = TMatrixView<Real>;
    using ConstView_t = TMatrixView<const Real>;
+   using Graph_t = TCpuGraph;
 
    static const char *Name() { return "cpu"; }
    /// Waits until queued work is done (for timing): nothing is queued on the CPU.

@@ -31,8 +31,11 @@ void Check(cublasStatus_t status, const char *what)
       throw std::runtime_error(std::string("TCuda: ") + what + ": cuBLAS status " + std::to_string(int(status)));
 }
 
-/// The device and the cuBLAS handle, made on first use. A machine without a usable GPU gets a
-/// std::runtime_error saying why, at the first TCuda call (never an abort).
+/// The device, the stream every TCuda call runs on, and the cuBLAS handle, made on first use.
+/// One non-blocking stream keeps the calls in order without the legacy default stream's implicit
+/// synchronisation, and lets a whole step be captured as a CUDA graph (TCudaGraph). A machine
+/// without a usable GPU gets a std::runtime_error saying why, at the first TCuda call (never an
+/// abort).
 class TContext {
 public:
    static TContext &Instance()
@@ -41,6 +44,7 @@ public:
       return context;
    }
    cublasHandle_t Blas() const { return fBlas; }
+   cudaStream_t Stream() const { return fStream; }
 
 private:
    TContext()
@@ -50,12 +54,26 @@ private:
       if (status != cudaSuccess || devices == 0)
          throw std::runtime_error(std::string("TCuda: no CUDA device available (") +
                                   (status != cudaSuccess ? cudaGetErrorString(status) : "device count is 0") + ")");
+      Check(cudaStreamCreateWithFlags(&fStream, cudaStreamNonBlocking), "cudaStreamCreate");
       Check(cublasCreate(&fBlas), "cublasCreate");
+      Check(cublasSetStream(fBlas, fStream), "cublasSetStream");
+      // cuBLAS's own workspace, so that no GEMM allocates while a graph is being captured
+      // (cuBLAS documents 32 MiB for Hopper).
+      Check(cudaMalloc(&fWorkspace, kWorkspaceBytes), "cudaMalloc (cuBLAS workspace)");
+      Check(cublasSetWorkspace(fBlas, fWorkspace, kWorkspaceBytes), "cublasSetWorkspace");
       // Full fp32/fp64 GEMMs: no TF32 (the CPU comparison and cuDNN baseline are plain fp32).
       Check(cublasSetMathMode(fBlas, CUBLAS_PEDANTIC_MATH), "cublasSetMathMode");
    }
+   static constexpr size_t kWorkspaceBytes = size_t(32) << 20;
+   cudaStream_t fStream = nullptr;
    cublasHandle_t fBlas = nullptr;
+   void *fWorkspace = nullptr;
 };
+
+cudaStream_t Stream()
+{
+   return TContext::Instance().Stream();
+}
 
 /// Launch shape for n independent elements.
 constexpr unsigned kThreads = 256;
@@ -164,6 +182,23 @@ __global__ void ScatterStepKernel(TMatrixView<Real> dst, TMatrixView<const Real>
       out = Real(0);
    else if (s >= 0)
       out = add ? out + src.row(r)[j] : src.row(r)[j];
+}
+
+/// Element k of a view in row-major order (the order PlanCopy matches views of equal size in).
+template <typename Real>
+__device__ Real &At(TMatrixView<Real> A, size_t k)
+{
+   return A.data[(k / A.cols) * A.ld + k % A.cols];
+}
+
+/// One thread per element: TCpu::Copy (a kernel rather than a 2-D memcpy, which is slower for
+/// the small strided blocks of the time loop).
+template <typename Real>
+__global__ void CopyKernel(TMatrixView<Real> dst, TMatrixView<const Real> src)
+{
+   const size_t k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+   if (k < src.size())
+      At(dst, k) = At(src, k);
 }
 
 template <typename Real>
@@ -294,14 +329,15 @@ TCudaMatrix<Real>::TCudaMatrix(size_t nrows, size_t ncols) : fNrows(nrows), fNco
    if (GetNoElements() == 0)
       return;
    Check(cudaMalloc(&fData, GetNoElements() * sizeof(Real)), "cudaMalloc");
-   Check(cudaMemset(fData, 0, GetNoElements() * sizeof(Real)), "cudaMemset");
+   Check(cudaMemsetAsync(fData, 0, GetNoElements() * sizeof(Real), Stream()), "cudaMemset");
 }
 
 template <typename Real>
 TCudaMatrix<Real>::TCudaMatrix(const TCudaMatrix &other) : TCudaMatrix(other.fNrows, other.fNcols)
 {
    if (GetNoElements())
-      Check(cudaMemcpy(fData, other.fData, GetNoElements() * sizeof(Real), cudaMemcpyDeviceToDevice), "copy");
+      Check(cudaMemcpyAsync(fData, other.fData, GetNoElements() * sizeof(Real), cudaMemcpyDeviceToDevice, Stream()),
+            "copy");
 }
 
 template <typename Real>
@@ -338,6 +374,53 @@ TCudaMatrix<Real>::~TCudaMatrix()
       cudaFree(fData);
 }
 
+// ---- TCudaGraph ---------------------------------------------------------------------------------
+
+TCudaGraph::TCudaGraph(const std::function<void()> &record)
+{
+   const cudaStream_t stream = Stream();
+   // ThreadLocal: a call that would synchronise with the capturing stream fails at once, in
+   // this thread, instead of silently leaving the graph.
+   Check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+   cudaGraph_t graph = nullptr;
+   try {
+      record();
+   } catch (...) {
+      cudaStreamEndCapture(stream, &graph);
+      if (graph)
+         cudaGraphDestroy(graph);
+      cudaGetLastError(); // the capture's error is reported by the exception, not left behind
+      throw;
+   }
+   const cudaError_t status = cudaStreamEndCapture(stream, &graph);
+   if (status != cudaSuccess) {
+      cudaGetLastError();
+      throw std::runtime_error(std::string("TCudaGraph: the recorded calls could not be captured (") +
+                               cudaGetErrorString(status) + "); they must not wait for the device");
+   }
+   fGraph = graph;
+   cudaGraphExec_t exec = nullptr;
+   const cudaError_t made = cudaGraphInstantiate(&exec, graph, 0);
+   if (made != cudaSuccess) {
+      cudaGraphDestroy(graph);
+      Check(made, "cudaGraphInstantiate");
+   }
+   fExec = exec;
+}
+
+TCudaGraph::~TCudaGraph()
+{
+   if (fExec)
+      cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(fExec));
+   if (fGraph)
+      cudaGraphDestroy(static_cast<cudaGraph_t>(fGraph));
+}
+
+void TCudaGraph::Launch()
+{
+   Check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(fExec), Stream()), "cudaGraphLaunch");
+}
+
 // ---- TCuda --------------------------------------------------------------------------------------
 
 template <typename Real>
@@ -349,7 +432,7 @@ void TCuda<Real>::CheckDevice()
 template <typename Real>
 void TCuda<Real>::Synchronize()
 {
-   Check(cudaDeviceSynchronize(), "Synchronize");
+   Check(cudaStreamSynchronize(Stream()), "Synchronize");
 }
 
 template <typename Real>
@@ -373,30 +456,21 @@ void TCuda<Real>::SumColumns(View_t out, ConstView_t A, Real beta)
 {
    if (A.cols == 0)
       return;
-   SumColumnsKernel<<<Blocks(A.cols), kThreads>>>(out, A, beta);
+   SumColumnsKernel<<<Blocks(A.cols), kThreads, 0, Stream()>>>(out, A, beta);
    CheckLaunch("SumColumns");
 }
 
 template <typename Real>
 void TCuda<Real>::Copy(View_t dst, ConstView_t src)
 {
-   constexpr size_t s = sizeof(Real);
    const checks::TCopyPlan plan = checks::PlanCopy(dst, src);
    if (src.size() == 0)
       return;
-   switch (plan.kind) {
-   case checks::TCopyPlan::kFlat:
-      Check(cudaMemcpy(dst.data, src.data, src.size() * s, cudaMemcpyDeviceToDevice), "Copy");
-      break;
-   case checks::TCopyPlan::kRows:
-      Check(cudaMemcpy2D(dst.data, dst.ld * s, src.data, src.ld * s, src.cols * s, src.rows, cudaMemcpyDeviceToDevice),
-            "Copy");
-      break;
-   case checks::TCopyPlan::kVector: // one element per "row" of a 2-D copy, each side with its own step
-      Check(cudaMemcpy2D(dst.data, plan.dstStep * s, src.data, plan.srcStep * s, s, src.size(),
-                         cudaMemcpyDeviceToDevice),
-            "Copy");
-      break;
+   if (plan.kind == checks::TCopyPlan::kFlat)
+      Check(cudaMemcpyAsync(dst.data, src.data, src.size() * sizeof(Real), cudaMemcpyDeviceToDevice, Stream()), "Copy");
+   else {
+      CopyKernel<<<Blocks(src.size()), kThreads, 0, Stream()>>>(dst, src);
+      CheckLaunch("Copy");
    }
 }
 
@@ -405,8 +479,8 @@ void TCuda<Real>::CopyFromHost(View_t dst, const Real *src, size_t n, const std:
 {
    checks::CheckFromHost(dst, src, n, what);
    if (n)
-      Check(cudaMemcpy2D(dst.data, dst.ld * sizeof(Real), src, dst.cols * sizeof(Real), dst.cols * sizeof(Real),
-                         dst.rows, cudaMemcpyHostToDevice),
+      Check(cudaMemcpy2DAsync(dst.data, dst.ld * sizeof(Real), src, dst.cols * sizeof(Real), dst.cols * sizeof(Real),
+                              dst.rows, cudaMemcpyHostToDevice, Stream()),
             "CopyFromHost");
 }
 
@@ -414,17 +488,19 @@ template <typename Real>
 void TCuda<Real>::CopyToHost(Real *dst, size_t n, ConstView_t src)
 {
    checks::CheckToHost(n, src);
-   if (n)
-      Check(cudaMemcpy2D(dst, src.cols * sizeof(Real), src.data, src.ld * sizeof(Real), src.cols * sizeof(Real),
-                         src.rows, cudaMemcpyDeviceToHost),
+   if (n) {
+      Check(cudaMemcpy2DAsync(dst, src.cols * sizeof(Real), src.data, src.ld * sizeof(Real), src.cols * sizeof(Real),
+                              src.rows, cudaMemcpyDeviceToHost, Stream()),
             "CopyToHost");
+      Check(cudaStreamSynchronize(Stream()), "CopyToHost");
+   }
 }
 
 template <typename Real>
 void TCuda<Real>::Zero(View_t A)
 {
    if (A.size())
-      Check(cudaMemset2D(A.data, A.ld * sizeof(Real), 0, A.cols * sizeof(Real), A.rows), "Zero");
+      Check(cudaMemset2DAsync(A.data, A.ld * sizeof(Real), 0, A.cols * sizeof(Real), A.rows, Stream()), "Zero");
 }
 
 template <typename Real>
@@ -435,7 +511,7 @@ void TCuda<Real>::CellForward(ECellPass pass, EActivationFunction gateAct, EActi
    if (n == 0)
       return;
    DispatchCellActivations(pass, gateAct, candAct, [&](auto cell, auto fg, auto fc) {
-      CellForwardKernel<decltype(cell), decltype(fg), decltype(fc)><<<Blocks(n), kThreads>>>(s, t);
+      CellForwardKernel<decltype(cell), decltype(fg), decltype(fc)><<<Blocks(n), kThreads, 0, Stream()>>>(s, t);
    });
    CheckLaunch("CellForward");
 }
@@ -448,7 +524,7 @@ void TCuda<Real>::CellBackward(ECellPass pass, EActivationFunction gateAct, EAct
    if (n == 0)
       return;
    DispatchCellActivations(pass, gateAct, candAct, [&](auto cell, auto fg, auto fc) {
-      CellBackwardKernel<decltype(cell), decltype(fg), decltype(fc)><<<Blocks(n), kThreads>>>(s, t);
+      CellBackwardKernel<decltype(cell), decltype(fg), decltype(fc)><<<Blocks(n), kThreads, 0, Stream()>>>(s, t);
    });
    CheckLaunch("CellBackward");
 }
@@ -462,7 +538,7 @@ void TCuda<Real>::GatherStep(View_t dst, ConstView_t src, size_t t, size_t strid
       return Copy(dst, src.colBlock(t * stride, dst.cols));
    if (dst.size() == 0)
       return;
-   GatherStepKernel<<<Blocks(dst.size()), kThreads>>>(dst, src, t, stride, T, lengths, reverse);
+   GatherStepKernel<<<Blocks(dst.size()), kThreads, 0, Stream()>>>(dst, src, t, stride, T, lengths, reverse);
    CheckLaunch("GatherStep");
 }
 
@@ -475,7 +551,7 @@ void TCuda<Real>::ScatterStep(View_t dst, ConstView_t src, size_t t, size_t stri
       return Copy(dst.colBlock(t * stride, src.cols), src);
    if (src.size() == 0)
       return;
-   ScatterStepKernel<<<Blocks(src.size()), kThreads>>>(dst, src, t, stride, T, lengths, reverse, add);
+   ScatterStepKernel<<<Blocks(src.size()), kThreads, 0, Stream()>>>(dst, src, t, stride, T, lengths, reverse, add);
    CheckLaunch("ScatterStep");
 }
 
@@ -485,7 +561,7 @@ void TCuda<Real>::Add(View_t A, ConstView_t B)
    checks::RequireSameShape("Add", A, B);
    if (A.size() == 0)
       return;
-   AddKernel<<<Blocks(A.size()), kThreads>>>(A, B);
+   AddKernel<<<Blocks(A.size()), kThreads, 0, Stream()>>>(A, B);
    CheckLaunch("Add");
 }
 
@@ -496,7 +572,7 @@ void TCuda<Real>::Hadamard(View_t A, ConstView_t B)
    checks::RequireSameShape("Hadamard", A, B);
    if (A.size() == 0)
       return;
-   HadamardKernel<<<Blocks(A.size()), kThreads>>>(A.data, B.data, A.size());
+   HadamardKernel<<<Blocks(A.size()), kThreads, 0, Stream()>>>(A.data, B.data, A.size());
    CheckLaunch("Hadamard");
 }
 
@@ -505,7 +581,7 @@ void TCuda<Real>::AddRowVector(View_t A, ConstView_t b)
 {
    if (A.size() == 0)
       return;
-   AddRowVectorKernel<<<Blocks(A.size()), kThreads>>>(A, b);
+   AddRowVectorKernel<<<Blocks(A.size()), kThreads, 0, Stream()>>>(A, b);
    CheckLaunch("AddRowVector");
 }
 
@@ -516,7 +592,7 @@ void TCuda<Real>::ActivationForward(EActivationFunction f, View_t A)
    if (A.size() == 0)
       return;
    DispatchActivation(f, [&](auto F) {
-      ActivationForwardKernel<decltype(F)><<<Blocks(A.size()), kThreads>>>(A.data, A.size());
+      ActivationForwardKernel<decltype(F)><<<Blocks(A.size()), kThreads, 0, Stream()>>>(A.data, A.size());
    });
    CheckLaunch("ActivationForward");
 }
@@ -528,7 +604,7 @@ void TCuda<Real>::ActivationBackward(EActivationFunction f, View_t dA, ConstView
    if (dA.size() == 0)
       return;
    DispatchActivation(f, [&](auto F) {
-      ActivationBackwardKernel<decltype(F)><<<Blocks(dA.size()), kThreads>>>(dA.data, Y.data, dA.size());
+      ActivationBackwardKernel<decltype(F)><<<Blocks(dA.size()), kThreads, 0, Stream()>>>(dA.data, Y.data, dA.size());
    });
    CheckLaunch("ActivationBackward");
 }
@@ -540,10 +616,11 @@ Real TCuda<Real>::Loss(ELossFunction loss, ConstView_t output, ConstView_t Y, Co
    if (B == 0)
       return Real(0);
    double *terms = Scratch<double>(2 * B);
-   LossKernel<<<Blocks(B), kThreads>>>(loss, output, Y, w, terms);
+   LossKernel<<<Blocks(B), kThreads, 0, Stream()>>>(loss, output, Y, w, terms);
    CheckLaunch("Loss");
    std::vector<double> host(2 * B);
-   Check(cudaMemcpy(host.data(), terms, host.size() * sizeof(double), cudaMemcpyDeviceToHost), "Loss");
+   Check(cudaMemcpyAsync(host.data(), terms, host.size() * sizeof(double), cudaMemcpyDeviceToHost, Stream()), "Loss");
+   Check(cudaStreamSynchronize(Stream()), "Loss");
    double total = 0, sumW = 0;
    for (size_t r = 0; r < B; ++r)
       total += host[r], sumW += host[B + r];
@@ -557,8 +634,8 @@ void TCuda<Real>::LossGradient(ELossFunction loss, View_t dOutput, ConstView_t o
    if (B == 0)
       return;
    Real *sumW = Scratch<Real>(1);
-   SumKernel<<<1, kThreads>>>(w.data, w.size(), sumW);
-   LossGradientKernel<<<Blocks(B), kThreads>>>(loss, dOutput, output, Y, w, sumW);
+   SumKernel<<<1, kThreads, 0, Stream()>>>(w.data, w.size(), sumW);
+   LossGradientKernel<<<Blocks(B), kThreads, 0, Stream()>>>(loss, dOutput, output, Y, w, sumW);
    CheckLaunch("LossGradient");
 }
 
@@ -568,7 +645,7 @@ void TCuda<Real>::OutputFunction(ELossFunction loss, View_t A)
    if (loss == ELossFunction::kCrossEntropy)
       ActivationForward(EActivationFunction::kSigmoid, A);
    if (loss == ELossFunction::kSoftmaxCrossEntropy && A.rows) {
-      SoftmaxKernel<<<Blocks(A.rows), kThreads>>>(A);
+      SoftmaxKernel<<<Blocks(A.rows), kThreads, 0, Stream()>>>(A);
       CheckLaunch("OutputFunction");
    }
 }
@@ -579,7 +656,7 @@ void TCuda<Real>::SgdStep(View_t W, ConstView_t dW, View_t V, Real learningRate,
    checks::RequireContiguous("SgdStep", W, dW, V);
    if (W.size() == 0)
       return;
-   SgdKernel<<<Blocks(W.size()), kThreads>>>(W.data, dW.data, V.data, W.size(), learningRate, momentum);
+   SgdKernel<<<Blocks(W.size()), kThreads, 0, Stream()>>>(W.data, dW.data, V.data, W.size(), learningRate, momentum);
    CheckLaunch("SgdStep");
 }
 
@@ -591,7 +668,7 @@ void TCuda<Real>::AdamStep(View_t W, ConstView_t dW, View_t M, View_t V, Real le
    if (W.size() == 0)
       return;
    const Real c1 = 1 - std::pow(beta1, Real(t)), c2 = 1 - std::pow(beta2, Real(t));
-   AdamKernel<<<Blocks(W.size()), kThreads>>>(W.data, dW.data, M.data, V.data, W.size(), learningRate, beta1, beta2,
+   AdamKernel<<<Blocks(W.size()), kThreads, 0, Stream()>>>(W.data, dW.data, M.data, V.data, W.size(), learningRate, beta1, beta2,
                                               epsilon, c1, c2);
    CheckLaunch("AdamStep");
 }

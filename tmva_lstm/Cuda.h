@@ -44,6 +44,27 @@ private:
    size_t fNcols = 0;
 };
 
+/// The TCuda calls that `record` makes, captured once and replayed by Launch with one launch (a
+/// CUDA graph). At small sizes a recurrent step is a few hundred tiny kernels and GEMMs, and the
+/// host's per-call overhead, not the GPU, sets its time; a graph removes it. The buffers and
+/// shapes are those of the recording: Launch recomputes from whatever the same matrices hold.
+/// The recorded calls must not wait for the device or read its results on the host: no
+/// CopyToHost, CopyFromHost, Loss, nor SetLengths (it checks the lengths on the host); such a
+/// call makes the constructor throw, naming it.
+class TCudaGraph {
+public:
+   explicit TCudaGraph(const std::function<void()> &record);
+   TCudaGraph(const TCudaGraph &) = delete;
+   TCudaGraph &operator=(const TCudaGraph &) = delete;
+   ~TCudaGraph();
+   /// Queue one replay (asynchronous, like every TCuda call; TCuda::Synchronize waits).
+   void Launch();
+
+private:
+   void *fGraph = nullptr; // cudaGraph_t and cudaGraphExec_t: this header includes no CUDA header
+   void *fExec = nullptr;
+};
+
 template <typename Real>
 class TCuda {
 public:
@@ -51,6 +72,7 @@ public:
    using Matrix_t = TCudaMatrix<Real>;
    using View_t = TMatrixView<Real>;
    using ConstView_t = TMatrixView<const Real>;
+   using Graph_t = TCudaGraph;
 
    static const char *Name() { return "cuda"; }
    /// Throws std::runtime_error naming the reason when no CUDA device can be used.
