@@ -2,13 +2,14 @@
 // without Python or ROOT, on either architecture. bench/gpu_bench.py runs it on the GPU machine
 // (which has no ROOT) beside PyTorch's cuDNN LSTM.
 //
-//   lstm_step_bench <cpu|cuda> <float32|float64> B T D H [reps] [eager|graph]
+//   lstm_step_bench <cpu|cuda> <float32|float64> B T D H [reps] [eager|graph][-steps]
 //
 // Prints one JSON object: the median, minimum and all step times in milliseconds. The step is
 // the same as `tmva-lstm bench`: returnSequence, dY = 1 (∂Σy/∂y), every gradient computed.
 // eager (the default) makes the calls each step and times each step to the end of its work;
 // graph records the step once (Arch::Graph_t: a CUDA graph) and times rounds of kRound launches
-// back to back, per step, as gpu_bench.py times cuDNN's replayed graph.
+// back to back, per step, as gpu_bench.py times cuDNN's replayed graph. -steps: on cuda, the
+// layer's step-by-step loop even where the fused recurrence applies (TCuda::SetFusedRecurrence).
 #include "BasicLSTMLayer.h"
 #include "Cpu.h"
 #ifdef TMVA_LSTM_HAVE_CUDA
@@ -66,13 +67,16 @@ std::vector<double> TimeSteps(size_t B, size_t T, size_t D, size_t H, int reps, 
 }
 
 template <typename Real>
-std::vector<double> Run(const std::string &arch, size_t B, size_t T, size_t D, size_t H, int reps, bool graph)
+std::vector<double> Run(const std::string &arch, size_t B, size_t T, size_t D, size_t H, int reps, bool graph,
+                        bool fused)
 {
    if (arch == "cpu")
       return TimeSteps<TCpu<Real>>(B, T, D, H, reps, graph);
 #ifdef TMVA_LSTM_HAVE_CUDA
-   if (arch == "cuda")
+   if (arch == "cuda") {
+      TCuda<Real>::SetFusedRecurrence(fused);
       return TimeSteps<TCuda<Real>>(B, T, D, H, reps, graph);
+   }
 #endif
    throw std::invalid_argument("architecture '" + arch + "' is not available in this build (cpu" +
 #ifdef TMVA_LSTM_HAVE_CUDA
@@ -110,13 +114,14 @@ int main(int argc, char **argv)
                    H = Positive("H", argv[6]);
       const int reps = argc >= 8 ? int(Positive("reps", argv[7])) : 20;
       const std::string mode = argc == 9 ? argv[8] : "eager";
-      if (mode != "eager" && mode != "graph")
-         throw std::invalid_argument("mode must be eager or graph, got '" + mode + "'");
+      if (mode != "eager" && mode != "graph" && mode != "eager-steps" && mode != "graph-steps")
+         throw std::invalid_argument("mode must be eager, graph, eager-steps or graph-steps, got '" + mode + "'");
+      const bool graph = mode.rfind("graph", 0) == 0, fused = mode.find("-steps") == std::string::npos;
       std::vector<double> ms;
       if (dtype == "float32")
-         ms = Run<float>(arch, B, T, D, H, reps, mode == "graph");
+         ms = Run<float>(arch, B, T, D, H, reps, graph, fused);
       else if (dtype == "float64")
-         ms = Run<double>(arch, B, T, D, H, reps, mode == "graph");
+         ms = Run<double>(arch, B, T, D, H, reps, graph, fused);
       else
          throw std::invalid_argument("dtype must be float32 or float64, got '" + dtype + "'");
       std::vector<double> sorted = ms;

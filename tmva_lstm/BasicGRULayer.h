@@ -76,6 +76,7 @@ public:
 
 protected:
    std::string LayoutExtra() const override { return "|" + std::to_string(int(fResetGateAfter)); }
+   bool OneGemmStep() const override { return fResetGateAfter; }
    void SkipRows(size_t t, size_t first, size_t n) override
    {
       if (!fResetGateAfter)

@@ -137,6 +137,18 @@ public:
    /// thread, so nothing is oversubscribed. With `work` (N values ≥ 0, e.g. sample lengths) the
    /// slices take equal shares of the total work instead of equal counts.
    static void ParallelFor(size_t N, const std::function<void(size_t, size_t)> &fn, const Real *work = nullptr);
+   /// The whole time loop in one pass: not on the CPU, where the layer's loop runs step by step
+   /// over batch slices, each on its own core (ParallelFor). Returns false: not done.
+   static bool RecurrenceForward(ECellPass, EActivationFunction, EActivationFunction, const TRecurrence<Real> &,
+                                 ConstView_t /*input*/, View_t /*output*/)
+   {
+      return false;
+   }
+   static bool RecurrenceBackward(ECellPass, EActivationFunction, EActivationFunction, const TRecurrence<Real> &,
+                                  ConstView_t /*gradOutput*/, View_t /*gradInput*/)
+   {
+      return false;
+   }
 };
 
 extern template class TCpuMatrix<float>;

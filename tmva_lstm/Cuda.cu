@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 namespace tmva_lstm {
@@ -45,6 +46,8 @@ public:
    }
    cublasHandle_t Blas() const { return fBlas; }
    cudaStream_t Stream() const { return fStream; }
+   int Multiprocessors() const { return fMultiprocessors; }
+   size_t MaxSharedBytes() const { return fMaxSharedBytes; }
 
 private:
    TContext()
@@ -54,6 +57,11 @@ private:
       if (status != cudaSuccess || devices == 0)
          throw std::runtime_error(std::string("TCuda: no CUDA device available (") +
                                   (status != cudaSuccess ? cudaGetErrorString(status) : "device count is 0") + ")");
+      int device = 0, shared = 0;
+      Check(cudaGetDevice(&device), "cudaGetDevice");
+      Check(cudaDeviceGetAttribute(&fMultiprocessors, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
+      Check(cudaDeviceGetAttribute(&shared, cudaDevAttrMaxSharedMemoryPerBlockOptin, device), "cudaDeviceGetAttribute");
+      fMaxSharedBytes = size_t(shared);
       Check(cudaStreamCreateWithFlags(&fStream, cudaStreamNonBlocking), "cudaStreamCreate");
       Check(cublasCreate(&fBlas), "cublasCreate");
       Check(cublasSetStream(fBlas, fStream), "cublasSetStream");
@@ -68,6 +76,8 @@ private:
    cudaStream_t fStream = nullptr;
    cublasHandle_t fBlas = nullptr;
    void *fWorkspace = nullptr;
+   int fMultiprocessors = 0;
+   size_t fMaxSharedBytes = 0;
 };
 
 cudaStream_t Stream()
@@ -85,6 +95,66 @@ unsigned Blocks(size_t n)
 void CheckLaunch(const char *kernel)
 {
    Check(cudaGetLastError(), kernel);
+}
+
+/// Launch shape of the fused recurrence (RecurrenceForward/Backward).
+struct TFusedPlan {
+   unsigned blocks = 0;
+   size_t rowsPerBlock = 0, sharedBytes = 0;
+};
+
+bool gFusedRecurrence = true;
+
+/// Above this many multiply-adds per step, a cuBLAS GEMM per step beats the fused kernel's
+/// plain loops: the step is no longer launch-bound.
+constexpr double kFusedMaxMacsPerStep = double(1 << 24);
+
+/// Whether the whole recurrence runs as one kernel: [W | U | b] fits in one block's shared
+/// memory and a step is small. Rows are spread so that every multiprocessor gets a block.
+template <typename Real>
+bool PlanFused(const TRecurrence<Real> &q, TFusedPlan &plan)
+{
+   const TContext &context = TContext::Instance();
+   plan.sharedBytes = q.WUb.size() * sizeof(Real);
+   if (!gFusedRecurrence || plan.sharedBytes > context.MaxSharedBytes() ||
+       double(q.B) * double(q.WUb.size()) > kFusedMaxMacsPerStep)
+      return false;
+   const size_t sms = size_t(context.Multiprocessors());
+   plan.rowsPerBlock = (q.B + sms - 1) / sms;
+   plan.blocks = unsigned((q.B + plan.rowsPerBlock - 1) / plan.rowsPerBlock);
+   return true;
+}
+
+/// kernel<<<plan>>>(args...), with the shared memory it needs allowed: above 48 KiB a kernel
+/// must opt in, once per kernel and size (so not again while a graph is being captured).
+template <typename... Params, typename... Args>
+void LaunchFused(void (*kernel)(Params...), const TFusedPlan &plan, const char *what, Args... args)
+{
+   if (plan.sharedBytes > (size_t(48) << 10)) {
+      static std::mutex mutex;
+      static std::unordered_map<const void *, size_t> allowed;
+      std::lock_guard<std::mutex> lock(mutex);
+      size_t &bytes = allowed[reinterpret_cast<const void *>(kernel)];
+      if (bytes < plan.sharedBytes) {
+         Check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(plan.sharedBytes)), what);
+         bytes = plan.sharedBytes;
+      }
+   }
+   kernel<<<plan.blocks, kThreads, plan.sharedBytes, Stream()>>>(args...);
+   CheckLaunch(what);
+}
+
+/// fn(Cell{}, FGate{}, FCand{}) for a cell whose step is one GEMM and one element-wise pass.
+template <typename Fn>
+void DispatchOneGemmCell(ECellPass pass, EActivationFunction gateAct, EActivationFunction candAct, Fn &&fn)
+{
+   DispatchCellActivations(pass, gateAct, candAct, [&](auto cell, auto fg, auto fc) {
+      using Cell = decltype(cell);
+      if constexpr (std::is_same<Cell, GruGates>::value || std::is_same<Cell, GruCandidate>::value)
+         throw std::logic_error("TCuda: the fused recurrence takes cells of one pass per step");
+      else
+         fn(cell, fg, fc);
+   });
 }
 
 /// A grow-only device buffer for reductions (the loss and its weight sum); no allocation once
@@ -152,6 +222,116 @@ __global__ void CellBackwardKernel(TCellStep<Real> s, size_t t)
       Cell::template Backward<FGate, FCand>(row, H, j);
    else if (WritesState<Cell>())
       HoldBackward(row, Cell::kBlocks, H, j);
+}
+
+// ---- The fused recurrence: VRecurrentLayer::ForwardSlice/BackwardSlice for the rows of one
+// block, every step in one kernel. Each phase is the architecture call of the same name in the
+// layer's loop; __syncthreads() stands where the next call would wait for the previous one.
+
+/// [W | U | b] (G·H × K) into shared memory, and this block's rows [first, first + n).
+template <typename Real>
+__device__ Real *LoadWeights(const TRecurrence<Real> &q, size_t rowsPerBlock, size_t &first, size_t &n)
+{
+   extern __shared__ __align__(16) unsigned char shared[];
+   Real *W = reinterpret_cast<Real *>(shared);
+   const size_t K = q.WUb.cols, GH = q.WUb.rows;
+   for (size_t k = threadIdx.x; k < GH * K; k += blockDim.x)
+      W[k] = q.WUb.row(k / K)[k % K];
+   first = size_t(blockIdx.x) * rowsPerBlock;
+   n = q.B - first < rowsPerBlock ? q.B - first : rowsPerBlock;
+   __syncthreads();
+   return W;
+}
+
+template <typename Cell, typename FGate, typename FCand, typename Real>
+__global__ void RecurrenceForwardKernel(TRecurrence<Real> q, TMatrixView<const Real> input, TMatrixView<Real> output,
+                                        size_t rowsPerBlock)
+{
+   size_t first, n;
+   const Real *W = LoadWeights(q, rowsPerBlock, first, n);
+   const size_t D = q.D, H = q.H, GH = q.G * H, K = D + H + 1;
+   for (size_t t = 0; t < q.T; ++t) {
+      const TCellStep<Real> s = q.Step(t);
+      const TMatrixView<Real> xh = q.XH.rowBlock(t * q.B, q.B);
+      for (size_t k = threadIdx.x; k < n * D; k += blockDim.x) { // GatherStep: x_t into [x_t | h_{t-1} | 1]
+         const size_t r = first + k / D, j = k % D;
+         const long src = SourceStep(q.lengths, r, t, q.T, q.reverse);
+         xh.row(r)[j] = src >= 0 ? input.row(r)[size_t(src) * D + j] : Real(0);
+      }
+      __syncthreads();
+      for (size_t k = threadIdx.x; k < n * GH; k += blockDim.x) { // GemmForward: z_t = [x_t | h_{t-1} | 1] WUbᵀ
+         const size_t r = first + k / GH, g = k % GH;
+         if (!s.Active(r, t))
+            continue;
+         const Real *a = xh.row(r), *w = W + g * K;
+         Real z = 0;
+         for (size_t i = 0; i < K; ++i)
+            z += a[i] * w[i];
+         s.z.row(r)[g] = z;
+      }
+      __syncthreads();
+      for (size_t k = threadIdx.x; k < n * H; k += blockDim.x) { // CellForward (held past the length), ScatterStep
+         const size_t r = first + k / H, j = k % H;
+         const TCellRow<Real> row = s.Row(r);
+         const long src = SourceStep(q.lengths, r, t, q.T, q.reverse);
+         if (src >= 0)
+            Cell::template Forward<FGate, FCand>(row, H, j);
+         else
+            HoldForward(row, j);
+         if (q.returnSequence)
+            output.row(r)[(src >= 0 ? size_t(src) : t) * q.outStride + j] = src >= 0 ? row.h[j] : Real(0);
+      }
+      __syncthreads();
+   }
+}
+
+template <typename Cell, typename FGate, typename FCand, typename Real>
+__global__ void RecurrenceBackwardKernel(TRecurrence<Real> q, TMatrixView<const Real> gradOutput,
+                                         TMatrixView<Real> gradInput, size_t rowsPerBlock)
+{
+   size_t first, n;
+   const Real *W = LoadWeights(q, rowsPerBlock, first, n);
+   const size_t D = q.D, H = q.H, GH = q.G * H, K = D + H + 1, DH = D + H;
+   for (size_t k = threadIdx.x; k < n * H; k += blockDim.x) // no step T+1: nothing reaches h_T through a GEMM
+      q.DXH.row(q.T * q.B + first + k / H)[D + k % H] = 0;
+   __syncthreads();
+   for (size_t t = q.T; t-- > 0;) {
+      const TCellStep<Real> s = q.Step(t);
+      for (size_t k = threadIdx.x; k < n * H; k += blockDim.x) { // CellBackward, dY_t read in place
+         const size_t r = first + k / H, j = k % H;
+         TCellRow<Real> row = s.Row(r);
+         const long src = SourceStep(q.lengths, r, t, q.T, q.reverse);
+         if (src >= 0) {
+            row.dY = q.returnSequence ? gradOutput.row(r) + size_t(src) * q.outStride : nullptr;
+            Cell::template Backward<FGate, FCand>(row, H, j);
+         } else {
+            HoldBackward(row, q.G, H, j);
+         }
+      }
+      __syncthreads();
+      const TMatrixView<Real> dxh = q.DXH.rowBlock(t * q.B, q.B);
+      for (size_t k = threadIdx.x; k < n * DH; k += blockDim.x) { // GemmBackward: [dx_t | dh_{t-1}] = dz_t [W | U]
+         const size_t r = first + k / DH, i = k % DH;
+         const Real *dz = s.z.row(r);
+         Real d = 0;
+         for (size_t g = 0; g < GH; ++g)
+            d += dz[g] * W[g * K + i];
+         dxh.row(r)[i] = d;
+         if (i < D) { // ScatterStep: dx_t to the input's gradient
+            const long src = SourceStep(q.lengths, r, t, q.T, q.reverse);
+            Real &out = gradInput.row(r)[(src >= 0 ? size_t(src) : t) * D + i];
+            if (src >= 0)
+               out = q.addInputGradient ? out + d : d;
+            else if (!q.addInputGradient)
+               out = 0;
+         }
+      }
+      __syncthreads();
+   }
+   for (size_t k = threadIdx.x; k < n * H; k += blockDim.x) { // ∂L/∂h_0: by the GEMM of step 1, and the carry
+      const size_t r = first + k / H, j = k % H;
+      q.DXH.row(r)[D + j] += q.dhCarry.row(r)[j];
+   }
 }
 
 /// One thread per element of dst (n × N): TCpu::GatherStep.
@@ -527,6 +707,46 @@ void TCuda<Real>::CellBackward(ECellPass pass, EActivationFunction gateAct, EAct
       CellBackwardKernel<decltype(cell), decltype(fg), decltype(fc)><<<Blocks(n), kThreads, 0, Stream()>>>(s, t);
    });
    CheckLaunch("CellBackward");
+}
+
+template <typename Real>
+bool TCuda<Real>::RecurrenceForward(ECellPass pass, EActivationFunction gateAct, EActivationFunction candAct,
+                                    const TRecurrence<Real> &q, ConstView_t input, View_t output)
+{
+   TFusedPlan plan;
+   if (!PlanFused(q, plan))
+      return false;
+   DispatchOneGemmCell(pass, gateAct, candAct, [&](auto cell, auto fg, auto fc) {
+      LaunchFused(RecurrenceForwardKernel<decltype(cell), decltype(fg), decltype(fc), Real>, plan,
+                  "RecurrenceForward", q, input, output, plan.rowsPerBlock);
+   });
+   return true;
+}
+
+template <typename Real>
+bool TCuda<Real>::RecurrenceBackward(ECellPass pass, EActivationFunction gateAct, EActivationFunction candAct,
+                                     const TRecurrence<Real> &q, ConstView_t gradOutput, View_t gradInput)
+{
+   TFusedPlan plan;
+   if (!PlanFused(q, plan))
+      return false;
+   DispatchOneGemmCell(pass, gateAct, candAct, [&](auto cell, auto fg, auto fc) {
+      LaunchFused(RecurrenceBackwardKernel<decltype(cell), decltype(fg), decltype(fc), Real>, plan,
+                  "RecurrenceBackward", q, gradOutput, gradInput, plan.rowsPerBlock);
+   });
+   return true;
+}
+
+template <typename Real>
+void TCuda<Real>::SetFusedRecurrence(bool allow)
+{
+   gFusedRecurrence = allow;
+}
+
+template <typename Real>
+bool TCuda<Real>::GetFusedRecurrence()
+{
+   return gFusedRecurrence;
 }
 
 template <typename Real>

@@ -123,6 +123,20 @@ public:
    {
       fn(0, N);
    }
+   /// The layer's whole time loop (RecurrentLayer.h's ForwardSlice/BackwardSlice over the whole
+   /// batch) in one kernel, each block running the complete sequences of a few batch rows (the
+   /// rows are independent, so no block waits for another) with [W | U | b] in shared memory.
+   /// Done, and true returned, where the weights fit in shared memory and a step's GEMM is small
+   /// enough that launching it would cost more than computing it; else false, and the layer runs
+   /// its loop step by step (cuBLAS GEMMs and the cell kernels). Same results either way.
+   static bool RecurrenceForward(ECellPass pass, EActivationFunction gateAct, EActivationFunction candAct,
+                                 const TRecurrence<Real> &q, ConstView_t input, View_t output);
+   static bool RecurrenceBackward(ECellPass pass, EActivationFunction gateAct, EActivationFunction candAct,
+                                  const TRecurrence<Real> &q, ConstView_t gradOutput, View_t gradInput);
+   /// Allow the one-kernel recurrence where it applies (the default), or always run step by step
+   /// (for comparisons and tests of both paths). One setting for both precisions.
+   static void SetFusedRecurrence(bool allow);
+   static bool GetFusedRecurrence();
 };
 
 extern template class TCudaMatrix<float>;

@@ -175,6 +175,52 @@ struct TCellStep {
    }
    /// Row r is inside its sequence at step t.
    TMVA_LSTM_HOST_DEVICE bool Active(size_t r, size_t t) const { return !lengths.data || Real(t) < lengths.row(r)[0]; }
+   /// The same step for rows [first, first + n) only (a batch slice, or its active rows).
+   TMVA_LSTM_HOST_DEVICE TCellStep Rows(size_t first, size_t n) const
+   {
+      return {z.rowBlock(first, n),       hPrev.rowBlock(first, n),   h.rowBlock(first, n),
+              cPrev.rowBlock(first, n),   c.rowBlock(first, n),       dY.rowBlock(first, n),
+              dhNext.rowBlock(first, n),  dhCarry.rowBlock(first, n), dcCarry.rowBlock(first, n),
+              lengths.rowBlock(first, n)};
+   }
+};
+
+/// One layer direction's stacks (RecurrentLayer.h, same names): where each step's TCellStep
+/// comes from, and everything an architecture that runs the whole time loop in one pass reads
+/// and writes (TCuda's fused recurrence).
+template <typename Real>
+struct TRecurrence {
+   size_t B, T, D, H, G;            ///< G blocks of H columns in z
+   TMatrixView<const Real> WUb;     ///< G·H × (D+H+1): [W_k | U_k | b_k] per block
+   TMatrixView<Real> XH;            ///< ((T+1)·B) × (D+H+1): block t is [x_{t+1} | h_t | 1]
+   TMatrixView<Real> gates;         ///< (T·B) × G·H: z, the cell's values, then dz
+   TMatrixView<Real> C;             ///< ((T+1)·B) × H: c_0 … c_T (LSTM), else empty
+   TMatrixView<Real> DXH;           ///< ((T+1)·B) × (D+H): [∂L/∂x_{t+1} | ∂L/∂h_t by the GEMM]
+   TMatrixView<Real> dhCarry;       ///< B × H
+   TMatrixView<Real> dcCarry;       ///< B × H (LSTM), else empty
+   TMatrixView<const Real> lengths; ///< B × 1, or empty: every sample has T steps
+   bool reverse;                    ///< run each sample from its last step to its first
+   size_t outStride;                ///< output columns per step
+   bool returnSequence;             ///< the output is every h_t (else h_T, written by the layer)
+   bool addInputGradient;           ///< add ∂L/∂x into the input's gradient (second direction)
+
+   /// Step t's views over the whole batch, dY empty (the caller's: a gathered step of ∂L/∂y).
+   TMVA_LSTM_HOST_DEVICE TCellStep<Real> Step(size_t t) const
+   {
+      TCellStep<Real> s;
+      s.z = gates.rowBlock(t * B, B);
+      s.hPrev = XH.rowBlock(t * B, B).colBlock(D, H);
+      s.h = XH.rowBlock((t + 1) * B, B).colBlock(D, H);
+      if (C.data) {
+         s.cPrev = C.rowBlock(t * B, B);
+         s.c = C.rowBlock((t + 1) * B, B);
+         s.dcCarry = dcCarry;
+      }
+      s.dhNext = DXH.rowBlock((t + 1) * B, B).colBlock(D, H);
+      s.dhCarry = dhCarry;
+      s.lengths = lengths;
+      return s;
+   }
 };
 
 /// Row r's step for loop index t: t, or len_r − 1 − t when reversed; -1 past its length.

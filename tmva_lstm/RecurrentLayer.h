@@ -24,6 +24,10 @@
 // longest first (TBatchLoader sorts) thus costs in proportion to the sum of its lengths, but for
 // the weight-gradient GEMM, which runs to the batch's longest sample.
 //
+// An architecture may run the whole loop in one pass instead (RecurrenceForward/Backward, given
+// the stacks as a TRecurrence): TCuda does, in one kernel, where the weights fit in a block's
+// shared memory and a per-step GEMM would spend its time launching. The results are the same.
+//
 // Memory is allocated in the constructor only: Forward and Backward allocate nothing.
 #pragma once
 
@@ -161,6 +165,10 @@ protected:
    /// Rows [first, first + n) do not run step t: zero what else of theirs the weight-gradient
    /// GEMMs read (the GRU's r ⊙ h_{t-1}).
    virtual void SkipRows(size_t /*t*/, size_t /*first*/, size_t /*n*/) {}
+   /// A step is GemmForward and the cell's one pass (backward: the pass and GemmBackward), so an
+   /// architecture may run the whole loop in one go (RecurrenceForward/Backward). Not so for
+   /// cells that override CellForward/CellBackward with more (the GRU with the reset gate before).
+   virtual bool OneGemmStep() const { return true; }
    /// Fields after the six common ones in the layout token.
    virtual std::string LayoutExtra() const { return ""; }
    /// After the loop: the weight gradients from the first `rows` rows of the stacks.
@@ -180,8 +188,10 @@ protected:
    template <typename View> View StateCols(View A) const { return A.colBlock(fInputSize, fStateSize); }
    /// The column after them: the constant 1 in fXH, b in fWUb, db in fdWUb.
    template <typename View> View BiasCol(View A) const { return A.colBlock(fInputSize + fStateSize, 1); }
+   /// The stacks, sizes and direction as one description (Kernels.h).
+   TRecurrence<Scalar_t> Stacks();
    /// The views of step t's rows [first, first + n) that the cell passes read and write.
-   TCellStep<Scalar_t> StepViews(size_t t, size_t first, size_t n);
+   TCellStep<Scalar_t> StepViews(size_t t, size_t first, size_t n) { return Stacks().Step(t).Rows(first, n); }
    /// z_t = [x_t | h_{t-1} | 1] fWUbᵀ and [dx_t | dh_{t-1}] = dz_t [W | U], for rows [first, first + n).
    void GemmForward(size_t t, size_t first, size_t n);
    void GemmBackward(size_t t, size_t first, size_t n);
@@ -235,6 +245,9 @@ private:
          --n;
       return n;
    }
+   /// The time loop over the batch rows [first, first + n), step by step (ParallelFor's slices).
+   void ForwardSlice(ConstView_t input, View_t output, size_t first, size_t n);
+   void BackwardSlice(ConstView_t gradOutput, View_t gradInput, size_t first, size_t n);
    /// Each row's work for ParallelFor's slices: its length (nullptr: all alike).
    const Scalar_t *SliceWork() const { return fHaveLengths ? fHostLengths.data() : nullptr; }
    /// The longest sample among rows [first, first + n): where the slice's time loop stops.
@@ -419,21 +432,13 @@ void VRecurrentLayer<Architecture_t>::SetLengths(const Matrix_t *lengths)
 }
 
 template <typename Architecture_t>
-TCellStep<typename Architecture_t::Scalar_t> VRecurrentLayer<Architecture_t>::StepViews(size_t t, size_t first, size_t n)
+TRecurrence<typename Architecture_t::Scalar_t> VRecurrentLayer<Architecture_t>::Stacks()
 {
-   TCellStep<Scalar_t> s;
-   s.z = Block(fGates, t, first, n);
-   s.hPrev = StateCols(Block(fXH, t, first, n));
-   s.h = StateCols(Block(fXH, t + 1, first, n));
-   if (fHasCell) {
-      s.cPrev = Block(fC, t, first, n);
-      s.c = Block(fC, t + 1, first, n);
-      s.dcCarry = fDcCarry.View().rowBlock(first, n);
-   }
-   s.dhNext = StateCols(Block(fDXH, t + 1, first, n));
-   s.dhCarry = fDhCarry.View().rowBlock(first, n);
-   s.lengths = Lengths(first, n);
-   return s;
+   const View_t C = fHasCell ? fC.View() : View_t{}, dcCarry = fHasCell ? fDcCarry.View() : View_t{};
+   return {fBatchSize, fTimeSteps,      fInputSize,     fStateSize,       fBlocks.size(),
+           fWUb.View(), fXH.View(),     fGates.View(),  C,                fDXH.View(),
+           fDhCarry.View(), dcCarry,    Lengths(0, fBatchSize), fDir.reverse, fOutStride,
+           fReturnSequence, fDir.addInputGradient};
 }
 
 template <typename Architecture_t>
@@ -488,41 +493,10 @@ void VRecurrentLayer<Architecture_t>::Forward(const Matrix_t &input, Matrix_t &o
    Architecture_t::Copy(StateCols(Block(fXH, 0)), fH0.View());
    if (fHasCell)
       Architecture_t::Copy(Block(fC, 0), fC0.View());
-   Architecture_t::ParallelFor(B, [&](size_t first, size_t n) {
-      const ConstView_t len = Lengths(first, n);
-      const size_t steps = SliceSteps(first, n);
-      const View_t out = OutputRows(output.View(), first, n);
-      for (size_t t = 0; t < T; ++t) {
-         if (t < steps) {
-            Architecture_t::GatherStep(InputCols(Block(fXH, t, first, n)), input.View().rowBlock(first, n), t, D, T,
-                                       len, fDir.reverse);
-            const size_t active = ActiveRows(first, n, t);
-            if (active > 0)
-               CellForward(t, first, active);
-            if (active < n) { // past every length: the state is held
-               const size_t rest = first + active, m = n - active;
-               Architecture_t::Copy(StateCols(Block(fXH, t + 1, rest, m)), StateCols(Block(fXH, t, rest, m)));
-               if (fHasCell)
-                  Architecture_t::Copy(Block(fC, t + 1, rest, m), Block(fC, t, rest, m));
-               SkipRows(t, rest, m);
-            }
-         } else if (t < fMaxLength) { // past the slice's lengths, not the batch's: the weight-gradient
-                                      // GEMM reads these rows (times dz = 0), so zeros, never an
-                                      // earlier batch's values (inf·0)
-            Architecture_t::Zero(InputCols(Block(fXH, t, first, n)));
-            Architecture_t::Zero(StateCols(Block(fXH, t + 1, first, n)));
-            SkipRows(t, first, n);
-         }
-         if (fReturnSequence) // past every length of the slice this only writes the zeros
-            Architecture_t::ScatterStep(out, StateCols(Block(fXH, t + 1, first, n)), t, fOutStride, T, len,
-                                        fDir.reverse, false);
-      }
-      if (steps < T) { // the final state is where the slice's longest sample ended
-         Architecture_t::Copy(StateCols(Block(fXH, T, first, n)), StateCols(Block(fXH, steps, first, n)));
-         if (fHasCell)
-            Architecture_t::Copy(Block(fC, T, first, n), Block(fC, steps, first, n));
-      }
-   }, SliceWork());
+   const ConstView_t x = input.View();
+   const View_t y = output.View();
+   if (!(OneGemmStep() && Architecture_t::RecurrenceForward(fPass, fF1, fF2, Stacks(), x, OutputRows(y, 0, B))))
+      Architecture_t::ParallelFor(B, [&](size_t first, size_t n) { ForwardSlice(x, y, first, n); }, SliceWork());
    if (!fReturnSequence)
       Architecture_t::Copy(output.View().colBlock(fDir.outputOffset, H), GetState());
    if (fRememberState) { // the next batch starts where this one ended
@@ -531,6 +505,45 @@ void VRecurrentLayer<Architecture_t>::Forward(const Matrix_t &input, Matrix_t &o
          Architecture_t::Copy(fC0.View(), Block(fC, T));
    }
    fGatesHoldForward = true;
+}
+
+template <typename Architecture_t>
+void VRecurrentLayer<Architecture_t>::ForwardSlice(ConstView_t input, View_t output, size_t first, size_t n)
+{
+   const size_t D = fInputSize, T = fTimeSteps;
+   const ConstView_t len = Lengths(first, n);
+   const size_t steps = SliceSteps(first, n);
+   const View_t out = OutputRows(output, first, n);
+   for (size_t t = 0; t < T; ++t) {
+      if (t < steps) {
+         Architecture_t::GatherStep(InputCols(Block(fXH, t, first, n)), input.rowBlock(first, n), t, D, T, len,
+                                    fDir.reverse);
+         const size_t active = ActiveRows(first, n, t);
+         if (active > 0)
+            CellForward(t, first, active);
+         if (active < n) { // past every length: the state is held
+            const size_t rest = first + active, m = n - active;
+            Architecture_t::Copy(StateCols(Block(fXH, t + 1, rest, m)), StateCols(Block(fXH, t, rest, m)));
+            if (fHasCell)
+               Architecture_t::Copy(Block(fC, t + 1, rest, m), Block(fC, t, rest, m));
+            SkipRows(t, rest, m);
+         }
+      } else if (t < fMaxLength) { // past the slice's lengths, not the batch's: the weight-gradient
+                                   // GEMM reads these rows (times dz = 0), so zeros, never an
+                                   // earlier batch's values (inf·0)
+         Architecture_t::Zero(InputCols(Block(fXH, t, first, n)));
+         Architecture_t::Zero(StateCols(Block(fXH, t + 1, first, n)));
+         SkipRows(t, first, n);
+      }
+      if (fReturnSequence) // past every length of the slice this only writes the zeros
+         Architecture_t::ScatterStep(out, StateCols(Block(fXH, t + 1, first, n)), t, fOutStride, T, len,
+                                     fDir.reverse, false);
+   }
+   if (steps < T) { // the final state is where the slice's longest sample ended
+      Architecture_t::Copy(StateCols(Block(fXH, T, first, n)), StateCols(Block(fXH, steps, first, n)));
+      if (fHasCell)
+         Architecture_t::Copy(Block(fC, T, first, n), Block(fC, steps, first, n));
+   }
 }
 
 template <typename Architecture_t>
@@ -558,40 +571,48 @@ void VRecurrentLayer<Architecture_t>::Backward(const Matrix_t &gradOutput, Matri
    if (fHasCell)
       dcT ? Architecture_t::Copy(fDcCarry.View(), dcT->View()) : Architecture_t::Zero(fDcCarry.View());
    fGatesHoldForward = false;
-   Architecture_t::ParallelFor(B, [&](size_t first, size_t n) {
-      const ConstView_t len = Lengths(first, n);
-      const size_t steps = SliceSteps(first, n);
-      const ConstView_t dOut = OutputRows(gradOutput.View(), first, n);
-      const View_t dIn = gradInput.View().rowBlock(first, n);
-      for (size_t t = T; t-- > steps;) { // past every length of the slice: dz = 0, dx = 0
-         Architecture_t::Zero(Block(fGates, t, first, n));
-         Architecture_t::ScatterStep(dIn, InputCols(Block(fDXH, t, first, n)), t, D, T, len, fDir.reverse,
-                                     fDir.addInputGradient);
-      }
-      Architecture_t::Zero(StateCols(Block(fDXH, steps, first, n)));
-      for (size_t t = steps; t-- > 0;) {
-         const size_t active = ActiveRows(first, n, t);
-         ConstView_t dY_t;
-         if (fReturnSequence) {
-            const View_t dY = fDY.View().rowBlock(first, n);
-            Architecture_t::GatherStep(dY, dOut, t, fOutStride, T, len, fDir.reverse);
-            dY_t = dY.rowBlock(0, active);
-         }
-         if (active > 0)
-            CellBackward(t, dY_t, first, active);
-         if (active < n) { // past every length: dz = 0, ∂L/∂h_t passes to h_{t-1}, and no GEMM ran
-            const size_t rest = first + active, m = n - active;
-            Architecture_t::Zero(Block(fGates, t, rest, m));
-            Architecture_t::Add(fDhCarry.View().rowBlock(rest, m), StateCols(Block(fDXH, t + 1, rest, m)));
-            Architecture_t::Zero(StateCols(Block(fDXH, t, rest, m)));
-         }
-         Architecture_t::ScatterStep(dIn, InputCols(Block(fDXH, t, first, n)), t, D, T, len, fDir.reverse,
-                                     fDir.addInputGradient);
-      }
-      // ∂L/∂h_0: through the GEMM of step 1, and by the carry.
-      Architecture_t::Add(StateCols(Block(fDXH, 0, first, n)), fDhCarry.View().rowBlock(first, n));
-   }, SliceWork());
+   const ConstView_t dy = gradOutput.View();
+   const View_t dx = gradInput.View();
+   if (!(OneGemmStep() && Architecture_t::RecurrenceBackward(fPass, fF1, fF2, Stacks(), OutputRows(dy, 0, B), dx)))
+      Architecture_t::ParallelFor(B, [&](size_t first, size_t n) { BackwardSlice(dy, dx, first, n); }, SliceWork());
    WeightGradients(fMaxLength * B);
+}
+
+template <typename Architecture_t>
+void VRecurrentLayer<Architecture_t>::BackwardSlice(ConstView_t gradOutput, View_t gradInput, size_t first, size_t n)
+{
+   const size_t D = fInputSize, T = fTimeSteps;
+   const ConstView_t len = Lengths(first, n);
+   const size_t steps = SliceSteps(first, n);
+   const ConstView_t dOut = OutputRows(gradOutput, first, n);
+   const View_t dIn = gradInput.rowBlock(first, n);
+   for (size_t t = T; t-- > steps;) { // past every length of the slice: dz = 0, dx = 0
+      Architecture_t::Zero(Block(fGates, t, first, n));
+      Architecture_t::ScatterStep(dIn, InputCols(Block(fDXH, t, first, n)), t, D, T, len, fDir.reverse,
+                                  fDir.addInputGradient);
+   }
+   Architecture_t::Zero(StateCols(Block(fDXH, steps, first, n)));
+   for (size_t t = steps; t-- > 0;) {
+      const size_t active = ActiveRows(first, n, t);
+      ConstView_t dY_t;
+      if (fReturnSequence) {
+         const View_t dY = fDY.View().rowBlock(first, n);
+         Architecture_t::GatherStep(dY, dOut, t, fOutStride, T, len, fDir.reverse);
+         dY_t = dY.rowBlock(0, active);
+      }
+      if (active > 0)
+         CellBackward(t, dY_t, first, active);
+      if (active < n) { // past every length: dz = 0, ∂L/∂h_t passes to h_{t-1}, and no GEMM ran
+         const size_t rest = first + active, m = n - active;
+         Architecture_t::Zero(Block(fGates, t, rest, m));
+         Architecture_t::Add(fDhCarry.View().rowBlock(rest, m), StateCols(Block(fDXH, t + 1, rest, m)));
+         Architecture_t::Zero(StateCols(Block(fDXH, t, rest, m)));
+      }
+      Architecture_t::ScatterStep(dIn, InputCols(Block(fDXH, t, first, n)), t, D, T, len, fDir.reverse,
+                                  fDir.addInputGradient);
+   }
+   // ∂L/∂h_0: through the GEMM of step 1, and by the carry.
+   Architecture_t::Add(StateCols(Block(fDXH, 0, first, n)), fDhCarry.View().rowBlock(first, n));
 }
 
 template <typename Architecture_t>

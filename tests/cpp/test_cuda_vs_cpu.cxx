@@ -1,5 +1,6 @@
 // TCuda against TCpu: the same layers (LSTM, GRU in both forms, RNN; lengths; reverse and
-// bidirectional) and the same networks, the same inputs and weights, every
+// bidirectional; TCuda's fused recurrence and its step-by-step loop) and the same networks, the
+// same inputs and weights, every
 // output and gradient compared (relative to the largest reference value: ≤ 1e-12 in double,
 // ≤ 1e-5 in float). ROOT-free; exits 77 (ctest: skipped) on a machine without a usable GPU.
 // Run it under compute-sanitizer (memcheck, racecheck) on the GPU machine as well.
@@ -24,6 +25,7 @@ using namespace tmva_lstm;
 namespace {
 
 int gFailures = 0, gChecks = 0;
+std::string gMode; // which way TCuda runs the recurrence, in each line's name
 
 template <typename Real>
 std::vector<Real> Random(size_t n, std::mt19937_64 &rng, double scale = 1.0)
@@ -56,7 +58,7 @@ void Compare(const std::string &what, const std::vector<Real> &cpu, const std::v
    const bool ok = cpu.size() == gpu.size() && rel <= tolerance;
    ++gChecks, gFailures += !ok;
    if (!ok || std::getenv("VERBOSE"))
-      std::printf("%s %-60s max rel err %.2e\n", ok ? "ok  " : "FAIL", what.c_str(), rel);
+      std::printf("%s %s%-60s max rel err %.2e\n", ok ? "ok  " : "FAIL", gMode.c_str(), what.c_str(), rel);
 }
 
 /// Puts the same host values into a CPU and a GPU matrix view.
@@ -242,8 +244,14 @@ int main(int argc, char **argv)
       return 77;
    }
    try {
-      RunAll<double>(quick);
-      RunAll<float>(quick);
+      // Both ways TCuda runs a recurrent layer: its time loop in one kernel where that applies
+      // (all but the largest shapes here), and step by step.
+      for (bool fused : {true, false}) {
+         TCuda<double>::SetFusedRecurrence(fused);
+         gMode = fused ? "fused " : "steps ";
+         RunAll<double>(quick);
+         RunAll<float>(quick);
+      }
    } catch (const std::exception &e) {
       std::printf("FAIL: exception: %s\n", e.what());
       return 1;
