@@ -72,6 +72,12 @@ public:
    /// dst = src, same shape; or the same number of elements when both are contiguous; or two
    /// vectors of the same length, a row and a column (b in and out of [W | U | b]).
    static void Copy(View_t dst, ConstView_t src);
+   /// Each of the copies, as Copy.
+   static void CopyBlocks(const TBlockCopies<Real> &copies)
+   {
+      for (size_t k = 0; k < copies.n; ++k)
+         Copy(copies.dst[k], copies.src[k]);
+   }
    /// Fill dst from n host values; throws if n is not its size or a value is NaN or inf
    /// (`what` names the quantity in the message). The way user data enters.
    static void CopyFromHost(View_t dst, const Real *src, size_t n, const std::string &what);

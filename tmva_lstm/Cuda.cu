@@ -8,6 +8,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 #include <stdexcept>
@@ -48,6 +49,8 @@ public:
    cudaStream_t Stream() const { return fStream; }
    int Multiprocessors() const { return fMultiprocessors; }
    size_t MaxSharedBytes() const { return fMaxSharedBytes; }
+   size_t SharedBytesPerMultiprocessor() const { return fSharedPerMultiprocessor; }
+   int ThreadsPerMultiprocessor() const { return fThreadsPerMultiprocessor; }
 
 private:
    TContext()
@@ -62,6 +65,11 @@ private:
       Check(cudaDeviceGetAttribute(&fMultiprocessors, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
       Check(cudaDeviceGetAttribute(&shared, cudaDevAttrMaxSharedMemoryPerBlockOptin, device), "cudaDeviceGetAttribute");
       fMaxSharedBytes = size_t(shared);
+      Check(cudaDeviceGetAttribute(&shared, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device),
+            "cudaDeviceGetAttribute");
+      fSharedPerMultiprocessor = size_t(shared);
+      Check(cudaDeviceGetAttribute(&fThreadsPerMultiprocessor, cudaDevAttrMaxThreadsPerMultiProcessor, device),
+            "cudaDeviceGetAttribute");
       Check(cudaStreamCreateWithFlags(&fStream, cudaStreamNonBlocking), "cudaStreamCreate");
       Check(cublasCreate(&fBlas), "cublasCreate");
       Check(cublasSetStream(fBlas, fStream), "cublasSetStream");
@@ -76,8 +84,8 @@ private:
    cudaStream_t fStream = nullptr;
    cublasHandle_t fBlas = nullptr;
    void *fWorkspace = nullptr;
-   int fMultiprocessors = 0;
-   size_t fMaxSharedBytes = 0;
+   int fMultiprocessors = 0, fThreadsPerMultiprocessor = 0;
+   size_t fMaxSharedBytes = 0, fSharedPerMultiprocessor = 0;
 };
 
 cudaStream_t Stream()
@@ -110,7 +118,9 @@ bool gFusedRecurrence = true;
 constexpr double kFusedMaxMacsPerStep = double(1 << 24);
 
 /// Whether the whole recurrence runs as one kernel: [W | U | b] fits in one block's shared
-/// memory and a step is small. Rows are spread so that every multiprocessor gets a block.
+/// memory and a step is small. Rows are spread over as many blocks as the GPU holds at once
+/// (by threads and by shared memory, 1 KiB of which each block's runtime keeps), one row each
+/// where the batch allows.
 template <typename Real>
 bool PlanFused(const TRecurrence<Real> &q, TFusedPlan &plan)
 {
@@ -119,8 +129,11 @@ bool PlanFused(const TRecurrence<Real> &q, TFusedPlan &plan)
    if (!gFusedRecurrence || plan.sharedBytes > context.MaxSharedBytes() ||
        double(q.B) * double(q.WUb.size()) > kFusedMaxMacsPerStep)
       return false;
-   const size_t sms = size_t(context.Multiprocessors());
-   plan.rowsPerBlock = (q.B + sms - 1) / sms;
+   const size_t perMultiprocessor =
+      std::max<size_t>(1, std::min(size_t(context.ThreadsPerMultiprocessor()) / kThreads,
+                                   context.SharedBytesPerMultiprocessor() / (plan.sharedBytes + 1024)));
+   const size_t resident = size_t(context.Multiprocessors()) * perMultiprocessor;
+   plan.rowsPerBlock = (q.B + resident - 1) / resident;
    plan.blocks = unsigned((q.B + plan.rowsPerBlock - 1) / plan.rowsPerBlock);
    return true;
 }
@@ -243,34 +256,43 @@ __device__ Real *LoadWeights(const TRecurrence<Real> &q, size_t rowsPerBlock, si
    return W;
 }
 
+/// Σ_i a[i] b[i·stride], n terms: the inner product of the fused GEMM phases, unrolled so that
+/// the loads of several terms are in flight at once.
+template <typename Real>
+__device__ Real Dot(const Real *__restrict__ a, const Real *__restrict__ b, unsigned n, unsigned stride)
+{
+   Real s = 0;
+#pragma unroll 8
+   for (unsigned i = 0; i < n; ++i)
+      s += a[i] * b[i * stride];
+   return s;
+}
+
+// Loop indices are 32-bit: a block's rows × columns are far below 2^32 (PlanFused), and 64-bit
+// division costs tens of instructions on the GPU.
 template <typename Cell, typename FGate, typename FCand, typename Real>
 __global__ void RecurrenceForwardKernel(TRecurrence<Real> q, TMatrixView<const Real> input, TMatrixView<Real> output,
                                         size_t rowsPerBlock)
 {
    size_t first, n;
    const Real *W = LoadWeights(q, rowsPerBlock, first, n);
-   const size_t D = q.D, H = q.H, GH = q.G * H, K = D + H + 1;
+   const unsigned D = unsigned(q.D), H = unsigned(q.H), GH = unsigned(q.G * q.H), K = D + H + 1, rows = unsigned(n);
    for (size_t t = 0; t < q.T; ++t) {
       const TCellStep<Real> s = q.Step(t);
       const TMatrixView<Real> xh = q.XH.rowBlock(t * q.B, q.B);
-      for (size_t k = threadIdx.x; k < n * D; k += blockDim.x) { // GatherStep: x_t into [x_t | h_{t-1} | 1]
+      for (unsigned k = threadIdx.x; k < rows * D; k += blockDim.x) { // GatherStep: x_t into [x_t | h_{t-1} | 1]
          const size_t r = first + k / D, j = k % D;
          const long src = SourceStep(q.lengths, r, t, q.T, q.reverse);
          xh.row(r)[j] = src >= 0 ? input.row(r)[size_t(src) * D + j] : Real(0);
       }
       __syncthreads();
-      for (size_t k = threadIdx.x; k < n * GH; k += blockDim.x) { // GemmForward: z_t = [x_t | h_{t-1} | 1] WUbᵀ
+      for (unsigned k = threadIdx.x; k < rows * GH; k += blockDim.x) { // GemmForward: z_t = [x_t | h_{t-1} | 1] WUbᵀ
          const size_t r = first + k / GH, g = k % GH;
-         if (!s.Active(r, t))
-            continue;
-         const Real *a = xh.row(r), *w = W + g * K;
-         Real z = 0;
-         for (size_t i = 0; i < K; ++i)
-            z += a[i] * w[i];
-         s.z.row(r)[g] = z;
+         if (s.Active(r, t))
+            s.z.row(r)[g] = Dot(xh.row(r), W + g * K, K, 1);
       }
       __syncthreads();
-      for (size_t k = threadIdx.x; k < n * H; k += blockDim.x) { // CellForward (held past the length), ScatterStep
+      for (unsigned k = threadIdx.x; k < rows * H; k += blockDim.x) { // CellForward (held past the length), ScatterStep
          const size_t r = first + k / H, j = k % H;
          const TCellRow<Real> row = s.Row(r);
          const long src = SourceStep(q.lengths, r, t, q.T, q.reverse);
@@ -291,13 +313,14 @@ __global__ void RecurrenceBackwardKernel(TRecurrence<Real> q, TMatrixView<const 
 {
    size_t first, n;
    const Real *W = LoadWeights(q, rowsPerBlock, first, n);
-   const size_t D = q.D, H = q.H, GH = q.G * H, K = D + H + 1, DH = D + H;
-   for (size_t k = threadIdx.x; k < n * H; k += blockDim.x) // no step T+1: nothing reaches h_T through a GEMM
+   const unsigned D = unsigned(q.D), H = unsigned(q.H), GH = unsigned(q.G * q.H), K = D + H + 1, DH = D + H,
+                  rows = unsigned(n);
+   for (unsigned k = threadIdx.x; k < rows * H; k += blockDim.x) // no step T+1: nothing reaches h_T through a GEMM
       q.DXH.row(q.T * q.B + first + k / H)[D + k % H] = 0;
    __syncthreads();
    for (size_t t = q.T; t-- > 0;) {
       const TCellStep<Real> s = q.Step(t);
-      for (size_t k = threadIdx.x; k < n * H; k += blockDim.x) { // CellBackward, dY_t read in place
+      for (unsigned k = threadIdx.x; k < rows * H; k += blockDim.x) { // CellBackward, dY_t read in place
          const size_t r = first + k / H, j = k % H;
          TCellRow<Real> row = s.Row(r);
          const long src = SourceStep(q.lengths, r, t, q.T, q.reverse);
@@ -310,12 +333,9 @@ __global__ void RecurrenceBackwardKernel(TRecurrence<Real> q, TMatrixView<const 
       }
       __syncthreads();
       const TMatrixView<Real> dxh = q.DXH.rowBlock(t * q.B, q.B);
-      for (size_t k = threadIdx.x; k < n * DH; k += blockDim.x) { // GemmBackward: [dx_t | dh_{t-1}] = dz_t [W | U]
+      for (unsigned k = threadIdx.x; k < rows * DH; k += blockDim.x) { // GemmBackward: [dx_t | dh_{t-1}] = dz_t [W | U]
          const size_t r = first + k / DH, i = k % DH;
-         const Real *dz = s.z.row(r);
-         Real d = 0;
-         for (size_t g = 0; g < GH; ++g)
-            d += dz[g] * W[g * K + i];
+         const Real d = Dot(s.z.row(r), W + i, GH, K);
          dxh.row(r)[i] = d;
          if (i < D) { // ScatterStep: dx_t to the input's gradient
             const long src = SourceStep(q.lengths, r, t, q.T, q.reverse);
@@ -328,7 +348,7 @@ __global__ void RecurrenceBackwardKernel(TRecurrence<Real> q, TMatrixView<const 
       }
       __syncthreads();
    }
-   for (size_t k = threadIdx.x; k < n * H; k += blockDim.x) { // ∂L/∂h_0: by the GEMM of step 1, and the carry
+   for (unsigned k = threadIdx.x; k < rows * H; k += blockDim.x) { // ∂L/∂h_0: by the GEMM of step 1, and the carry
       const size_t r = first + k / H, j = k % H;
       q.DXH.row(r)[D + j] += q.dhCarry.row(r)[j];
    }
@@ -379,6 +399,15 @@ __global__ void CopyKernel(TMatrixView<Real> dst, TMatrixView<const Real> src)
    const size_t k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
    if (k < src.size())
       At(dst, k) = At(src, k);
+}
+
+/// Copy blockIdx.y of the list, one thread per element: TCpu::CopyBlocks.
+template <typename Real>
+__global__ void CopyBlocksKernel(TBlockCopies<Real> c)
+{
+   const size_t k = size_t(blockIdx.x) * blockDim.x + threadIdx.x, i = blockIdx.y;
+   if (k < c.src[i].size())
+      At(c.dst[i], k) = At(c.src[i], k);
 }
 
 template <typename Real>
@@ -652,6 +681,20 @@ void TCuda<Real>::Copy(View_t dst, ConstView_t src)
       CopyKernel<<<Blocks(src.size()), kThreads, 0, Stream()>>>(dst, src);
       CheckLaunch("Copy");
    }
+}
+
+template <typename Real>
+void TCuda<Real>::CopyBlocks(const TBlockCopies<Real> &copies)
+{
+   size_t largest = 0;
+   for (size_t k = 0; k < copies.n; ++k) {
+      checks::PlanCopy(copies.dst[k], copies.src[k]);
+      largest = std::max(largest, copies.src[k].size());
+   }
+   if (largest == 0)
+      return;
+   CopyBlocksKernel<<<dim3(Blocks(largest), unsigned(copies.n)), kThreads, 0, Stream()>>>(copies);
+   CheckLaunch("CopyBlocks");
 }
 
 template <typename Real>

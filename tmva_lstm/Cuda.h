@@ -84,6 +84,7 @@ public:
    static void Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha = 1, Real beta = 0);
    static void SumColumns(View_t out, ConstView_t A, Real beta = 0);
    static void Copy(View_t dst, ConstView_t src);
+   static void CopyBlocks(const TBlockCopies<Real> &copies);
    static void CopyFromHost(View_t dst, const Real *src, size_t n, const std::string &what);
    static void CopyToHost(Real *dst, size_t n, ConstView_t src);
    static void Zero(View_t A);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <stdexcept>
 #include <type_traits>
 
 // Used by the CPU code and, compiled by nvcc, by the CUDA kernels: one definition for both.
@@ -44,6 +45,24 @@ public:
    TMVA_LSTM_HOST_DEVICE TMatrixView rowBlock(size_t first, size_t n) const { return {data + first * ld, n, cols, ld}; }
    /// Columns [first, first + n): x_t or h_{t-1} inside an [x | h] row.
    TMVA_LSTM_HOST_DEVICE TMatrixView colBlock(size_t first, size_t n) const { return {data + first, rows, n, ld}; }
+};
+
+/// A few copies between views, made together (Architecture_t::CopyBlocks; on the GPU one
+/// kernel): packing W, U, b and the initial state into a layer's stacks, and unpacking the
+/// stacked weight gradient. Each pair as Copy takes it.
+template <typename Real>
+struct TBlockCopies {
+   static constexpr size_t kMax = 16;
+   TMatrixView<Real> dst[kMax];
+   TMatrixView<const Real> src[kMax];
+   size_t n = 0;
+
+   void Add(TMatrixView<Real> d, TMatrixView<const Real> s)
+   {
+      if (n == kMax)
+         throw std::logic_error("TBlockCopies: more than 16 copies");
+      dst[n] = d, src[n] = s, ++n;
+   }
 };
 
 } // namespace tmva_lstm

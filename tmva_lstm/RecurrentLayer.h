@@ -480,19 +480,21 @@ void VRecurrentLayer<Architecture_t>::Forward(const Matrix_t &input, Matrix_t &o
    CheckShape(output, B, GetOutputCols(), "output");
    // The parameters are W, U, b (what optimizers and model files see); the GEMMs want them side
    // by side. Packing costs O(parameters), nothing against a step's O(T·B·parameters).
+   TBlockCopies<Scalar_t> pack;
    for (size_t k = 0; k < fBlocks.size(); ++k) {
       const View_t rows = fWUb.View().rowBlock(k * H, H);
       const TGateBlock &g = fBlocks[k];
       if (g.w >= 0)
-         Architecture_t::Copy(InputCols(rows), GetWeightsInput(g.w));
+         pack.Add(InputCols(rows), GetWeightsInput(g.w));
       if (g.u >= 0)
-         Architecture_t::Copy(StateCols(rows), GetWeightsState(g.u));
+         pack.Add(StateCols(rows), GetWeightsState(g.u));
       if (g.b >= 0)
-         Architecture_t::Copy(BiasCol(rows), GetBiases(g.b));
+         pack.Add(BiasCol(rows), GetBiases(g.b));
    }
-   Architecture_t::Copy(StateCols(Block(fXH, 0)), fH0.View());
+   pack.Add(StateCols(Block(fXH, 0)), fH0.View());
    if (fHasCell)
-      Architecture_t::Copy(Block(fC, 0), fC0.View());
+      pack.Add(Block(fC, 0), fC0.View());
+   Architecture_t::CopyBlocks(pack);
    const ConstView_t x = input.View();
    const View_t y = output.View();
    if (!(OneGemmStep() && Architecture_t::RecurrenceForward(fPass, fF1, fF2, Stacks(), x, OutputRows(y, 0, B))))
@@ -595,7 +597,9 @@ void VRecurrentLayer<Architecture_t>::BackwardSlice(ConstView_t gradOutput, View
    for (size_t t = steps; t-- > 0;) {
       const size_t active = ActiveRows(first, n, t);
       ConstView_t dY_t;
-      if (fReturnSequence) {
+      if (fReturnSequence && !len.data && !fDir.reverse) { // step t of every row: read in place
+         dY_t = dOut.colBlock(t * fOutStride, fStateSize).rowBlock(0, active);
+      } else if (fReturnSequence) {
          const View_t dY = fDY.View().rowBlock(first, n);
          Architecture_t::GatherStep(dY, dOut, t, fOutStride, T, len, fDir.reverse);
          dY_t = dY.rowBlock(0, active);
@@ -625,16 +629,18 @@ void VRecurrentLayer<Architecture_t>::WeightGradients(size_t rows)
    else
       Architecture_t::Gemm(fdWUb.View(), fGates.View().rowBlock(0, rows), true, fXH.View().rowBlock(0, rows), false);
    const size_t H = fStateSize;
+   TBlockCopies<Scalar_t> unpack;
    for (size_t k = 0; k < fBlocks.size(); ++k) {
       const View_t rowsK = fdWUb.View().rowBlock(k * H, H);
       const TGateBlock &g = fBlocks[k];
       if (g.w >= 0)
-         Architecture_t::Copy(fdW.View().rowBlock(g.w * H, H), InputCols(rowsK));
+         unpack.Add(fdW.View().rowBlock(g.w * H, H), InputCols(rowsK));
       if (g.u >= 0)
-         Architecture_t::Copy(fdU.View().rowBlock(g.u * H, H), StateCols(rowsK));
+         unpack.Add(fdU.View().rowBlock(g.u * H, H), StateCols(rowsK));
       if (g.b >= 0)
-         Architecture_t::Copy(View_t{fdB.View().data + g.b * H, 1, H}, BiasCol(rowsK));
+         unpack.Add(View_t{fdB.View().data + g.b * H, 1, H}, BiasCol(rowsK));
    }
+   Architecture_t::CopyBlocks(unpack);
 }
 
 } // namespace tmva_lstm
