@@ -125,17 +125,17 @@ template <typename Real>
 bool PlanFused(const TRecurrence<Real> &q, TFusedPlan &plan)
 {
    const TContext &context = TContext::Instance();
-   plan.sharedBytes = q.WUb.size() * sizeof(Real);
-   if (!gFusedRecurrence || plan.sharedBytes > context.MaxSharedBytes() ||
-       double(q.B) * double(q.WUb.size()) > kFusedMaxMacsPerStep)
+   const size_t rowElements = std::max(q.WUb.cols, q.WUb.rows); // a staged operand row: K, or G·H of dz
+   if (!gFusedRecurrence || double(q.B) * double(q.WUb.size()) > kFusedMaxMacsPerStep)
       return false;
-   const size_t perMultiprocessor =
-      std::max<size_t>(1, std::min(size_t(context.ThreadsPerMultiprocessor()) / kThreads,
-                                   context.SharedBytesPerMultiprocessor() / (plan.sharedBytes + 1024)));
+   const size_t perMultiprocessor = std::max<size_t>(
+      1, std::min(size_t(context.ThreadsPerMultiprocessor()) / kThreads,
+                  context.SharedBytesPerMultiprocessor() / ((q.WUb.size() + rowElements) * sizeof(Real) + 1024)));
    const size_t resident = size_t(context.Multiprocessors()) * perMultiprocessor;
    plan.rowsPerBlock = (q.B + resident - 1) / resident;
    plan.blocks = unsigned((q.B + plan.rowsPerBlock - 1) / plan.rowsPerBlock);
-   return true;
+   plan.sharedBytes = (q.WUb.size() + plan.rowsPerBlock * rowElements) * sizeof(Real);
+   return plan.sharedBytes <= context.MaxSharedBytes();
 }
 
 /// kernel<<<plan>>>(args...), with the shared memory it needs allowed: above 48 KiB a kernel
@@ -241,7 +241,10 @@ __global__ void CellBackwardKernel(TCellStep<Real> s, size_t t)
 // block, every step in one kernel. Each phase is the architecture call of the same name in the
 // layer's loop; __syncthreads() stands where the next call would wait for the previous one.
 
-/// [W | U | b] (G·H × K) into shared memory, and this block's rows [first, first + n).
+/// [W | U | b] (G·H × K) into shared memory, and this block's rows [first, first + n). After it
+/// in shared memory, room for the block's rows of a GEMM operand (PlanFused): the rows were
+/// just written by other threads, so reading them from global memory would wait on L2 at every
+/// few terms of the inner products.
 template <typename Real>
 __device__ Real *LoadWeights(const TRecurrence<Real> &q, size_t rowsPerBlock, size_t &first, size_t &n)
 {
@@ -275,21 +278,24 @@ __global__ void RecurrenceForwardKernel(TRecurrence<Real> q, TMatrixView<const R
                                         size_t rowsPerBlock)
 {
    size_t first, n;
-   const Real *W = LoadWeights(q, rowsPerBlock, first, n);
+   Real *W = LoadWeights(q, rowsPerBlock, first, n);
    const unsigned D = unsigned(q.D), H = unsigned(q.H), GH = unsigned(q.G * q.H), K = D + H + 1, rows = unsigned(n);
+   Real *A = W + GH * K; // the block's rows of [x_t | h_{t-1} | 1], also kept in global memory (XH)
+   for (unsigned k = threadIdx.x; k < rows * (H + 1); k += blockDim.x) // h_0 and the 1
+      A[(k / (H + 1)) * K + D + k % (H + 1)] = q.XH.row(first + k / (H + 1))[D + k % (H + 1)];
    for (size_t t = 0; t < q.T; ++t) {
       const TCellStep<Real> s = q.Step(t);
       const TMatrixView<Real> xh = q.XH.rowBlock(t * q.B, q.B);
       for (unsigned k = threadIdx.x; k < rows * D; k += blockDim.x) { // GatherStep: x_t into [x_t | h_{t-1} | 1]
          const size_t r = first + k / D, j = k % D;
          const long src = SourceStep(q.lengths, r, t, q.T, q.reverse);
-         xh.row(r)[j] = src >= 0 ? input.row(r)[size_t(src) * D + j] : Real(0);
+         A[(k / D) * K + j] = xh.row(r)[j] = src >= 0 ? input.row(r)[size_t(src) * D + j] : Real(0);
       }
       __syncthreads();
       for (unsigned k = threadIdx.x; k < rows * GH; k += blockDim.x) { // GemmForward: z_t = [x_t | h_{t-1} | 1] WUbᵀ
          const size_t r = first + k / GH, g = k % GH;
          if (s.Active(r, t))
-            s.z.row(r)[g] = Dot(xh.row(r), W + g * K, K, 1);
+            s.z.row(r)[g] = Dot(A + (k / GH) * K, W + g * K, K, 1);
       }
       __syncthreads();
       for (unsigned k = threadIdx.x; k < rows * H; k += blockDim.x) { // CellForward (held past the length), ScatterStep
@@ -300,6 +306,7 @@ __global__ void RecurrenceForwardKernel(TRecurrence<Real> q, TMatrixView<const R
             Cell::template Forward<FGate, FCand>(row, H, j);
          else
             HoldForward(row, j);
+         A[(k / H) * K + D + j] = row.h[j]; // h_t for the next step's GEMM (after the barrier below)
          if (q.returnSequence)
             output.row(r)[(src >= 0 ? size_t(src) : t) * q.outStride + j] = src >= 0 ? row.h[j] : Real(0);
       }
@@ -312,9 +319,10 @@ __global__ void RecurrenceBackwardKernel(TRecurrence<Real> q, TMatrixView<const 
                                          TMatrixView<Real> gradInput, size_t rowsPerBlock)
 {
    size_t first, n;
-   const Real *W = LoadWeights(q, rowsPerBlock, first, n);
+   Real *W = LoadWeights(q, rowsPerBlock, first, n);
    const unsigned D = unsigned(q.D), H = unsigned(q.H), GH = unsigned(q.G * q.H), K = D + H + 1, DH = D + H,
                   rows = unsigned(n);
+   Real *A = W + GH * K; // the block's rows of dz_t, also kept in global memory (gates)
    for (unsigned k = threadIdx.x; k < rows * H; k += blockDim.x) // no step T+1: nothing reaches h_T through a GEMM
       q.DXH.row(q.T * q.B + first + k / H)[D + k % H] = 0;
    __syncthreads();
@@ -330,12 +338,14 @@ __global__ void RecurrenceBackwardKernel(TRecurrence<Real> q, TMatrixView<const 
          } else {
             HoldBackward(row, q.G, H, j);
          }
+         for (unsigned b = 0; b < q.G; ++b) // this thread's dz, just written
+            A[(k / H) * GH + b * H + j] = row.z[b * H + j];
       }
       __syncthreads();
       const TMatrixView<Real> dxh = q.DXH.rowBlock(t * q.B, q.B);
       for (unsigned k = threadIdx.x; k < rows * DH; k += blockDim.x) { // GemmBackward: [dx_t | dh_{t-1}] = dz_t [W | U]
          const size_t r = first + k / DH, i = k % DH;
-         const Real d = Dot(s.z.row(r), W + i, GH, K);
+         const Real d = Dot(A + (k / DH) * GH, W + i, GH, K);
          dxh.row(r)[i] = d;
          if (i < D) { // ScatterStep: dx_t to the input's gradient
             const long src = SourceStep(q.lengths, r, t, q.T, q.reverse);
