@@ -13,7 +13,7 @@
    else {
       // Declared up front, so that templates in macros (train_lstm.C) see the whole API.
       gInterpreter->Declare("#include \"DeepNet.h\"\n#include \"Trainer.h\"\n#include \"Metrics.h\"\n"
-                            "#include \"ModelIO.h\"\n#include \"TreeReader.h\"");
+                            "#include \"ModelIO.h\"\n#include \"TreeReader.h\"\n#include \"RReader.h\"");
       if (!gSystem->AccessPathName(dir + "/lib/libTMVALSTMCuda.so")) // the CUDA architecture, where built
          gSystem->Load(dir + "/lib/libTMVALSTMCuda.so");
    }

@@ -1,7 +1,8 @@
 """Inference throughput, events per second: the tutorial network predicting 100k events in
-float32, tmva-lstm's Net.predict against ONNX Runtime (on the graph Net.export_onnx writes) and
-torch (the same network from `torch_io.to_torch`, `no_grad`, one batch), with the same weights and the same threads, in one
-run; then the jagged-tracks network (`LSTM|16|5|15|0|0,DENSE|32|TANH,LINEAR`, lengths) against
+float32, tmva-lstm's Net.predict and its C++ RReader (loaded from the saved model, as an analysis
+would; inputs already in a std::vector) against ONNX Runtime (on the graph Net.export_onnx writes)
+and torch (the same network from `torch_io.to_torch`, `no_grad`, one batch), with the same weights
+and the same threads, in one run; then the jagged-tracks network (`LSTM|16|5|15|0|0,DENSE|32|TANH,LINEAR`, lengths) against
 ONNX Runtime with sequence_lens and torch with packed sequences.
 
     python bench/inference_bench.py [--events 100000] [--threads 2] [--rounds 3]
@@ -21,6 +22,7 @@ import onnxruntime as ort
 import torch
 
 from tmva_lstm import Net
+from tmva_lstm._cpp import ROOT
 from tmva_lstm.bench import set_threads
 from tmva_lstm.torch_io import to_torch
 from tmva_lstm.workflow import TRACKS_OPTIONS, TUTORIAL_OPTIONS
@@ -48,7 +50,13 @@ def engines(options, T, D, n, threads, with_lengths, seed=1):
     feed = {"x": x} | ({"sequence_lens": lengths.astype(np.int32)} if with_lengths else {})
     model, xt = to_torch(net), torch.from_numpy(x)  # the same network, its weights copied
     lt = torch.from_numpy(lengths) if with_lengths else None
+    saved = os.path.join(os.path.dirname(path), "net.root")
+    net.save(saved)
+    reader = ROOT.tmva_lstm.RReader(saved)
+    xv = ROOT.std.vector["float"](x.ravel())
+    lv = ROOT.std.vector["float"](lengths.astype(np.float32) if with_lengths else [])
     runs = {"tmva-lstm Net.predict": lambda: net.predict(x, lengths=lengths),
+            "tmva-lstm RReader (C++)": lambda: np.asarray(reader.Compute(xv, lv)),
             "ONNX Runtime": lambda: session.run(None, feed)[0],
             "torch": lambda: model(xt, lt).numpy()}
     with torch.no_grad():

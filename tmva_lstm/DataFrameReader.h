@@ -71,6 +71,28 @@ inline int NumericDepth(std::string type)
    return numeric.count(type) && depth <= 2 ? depth : -1;
 }
 
+/// Checks column b of df for the description (present; numeric; one value per object where it
+/// is an object feature or the sort key, `input` telling which; one per entry for a label or
+/// weight) and returns the expression that flattens it to doubles. Throws naming the column
+/// and its type.
+inline std::string FlatColumn(ROOT::RDF::RNode &df, const std::string &b, const TTreeDataDescription &desc, bool input)
+{
+   if (!df.HasColumn(b))
+      throw std::invalid_argument("RDataFrame has no column '" + b + "'");
+   const std::string type = df.GetColumnType(b);
+   const int depth = NumericDepth(type);
+   const std::string what = "RDataFrame column '" + b + "' has type " + type;
+   if (depth < 0)
+      throw std::invalid_argument(what + ": not a number (the reader takes numbers, their arrays, "
+                                         "std::vector and std::vector<std::vector> of them)");
+   if (desc.HasObjects() && (input || b == desc.sortBy) && depth != 1)
+      throw std::invalid_argument(what + ": object branches need one value per object (a vector of numbers); "
+                                         "per-event values cannot enter a sequence of objects");
+   if ((b == desc.labelBranch || b == desc.weightBranch) && depth != 0)
+      throw std::invalid_argument(what + ": a label or weight branch holds one number per entry");
+   return "tmva_lstm::detail::FlatValues(" + b + ")";
+}
+
 class TValuesColumn final : public VEntryColumn {
 public:
    explicit TValuesColumn(std::string name) { fName = std::move(name); }
@@ -107,21 +129,8 @@ public:
       ROOT::RDF::RNode node = df;
       for (size_t k = 0; k < branches.size(); ++k) {
          const std::string &b = branches[k];
-         if (!df.HasColumn(b))
-            throw std::invalid_argument("RDataFrame has no column '" + b + "'");
-         const std::string type = df.GetColumnType(b);
-         const int depth = detail::NumericDepth(type);
-         const std::string what = "RDataFrame column '" + b + "' has type " + type;
-         if (depth < 0)
-            throw std::invalid_argument(what + ": not a number (the reader takes numbers, their arrays, "
-                                               "std::vector and std::vector<std::vector> of them)");
-         if (desc.HasObjects() && (k < nInputs || b == desc.sortBy) && depth != 1)
-            throw std::invalid_argument(what + ": object branches need one value per object (a vector of numbers); "
-                                               "per-event values cannot enter a sequence of objects");
-         if ((b == desc.labelBranch || b == desc.weightBranch) && depth != 0)
-            throw std::invalid_argument(what + ": a label or weight branch holds one number per entry");
          const std::string flat = "__tmva_lstm_flat_" + std::to_string(k);
-         node = node.Define(flat, "tmva_lstm::detail::FlatValues(" + b + ")");
+         node = node.Define(flat, detail::FlatColumn(df, b, desc, k < nInputs));
          fTaken.push_back(node.template Take<ROOT::RVec<double>>(flat));
          fColumns.push_back(std::make_unique<detail::TValuesColumn>(b));
       }

@@ -36,6 +36,7 @@ public:
    TMVA_LSTM_HOST_DEVICE TMatrixView(const TMatrixView<std::remove_const_t<Real>> &v) : data(v.data), rows(v.rows), cols(v.cols), ld(v.ld)
    {
    }
+   TMatrixView &operator=(const TMatrixView &) = default;
 
    TMVA_LSTM_HOST_DEVICE size_t size() const { return rows * cols; }
    /// The elements are one run of memory (what flat element-wise loops and memcpy need).

@@ -475,7 +475,7 @@ void VRecurrentLayer<Architecture_t>::CellBackward(size_t t, ConstView_t dY_t, s
 template <typename Architecture_t>
 void VRecurrentLayer<Architecture_t>::Forward(const Matrix_t &input, Matrix_t &output)
 {
-   const size_t B = fBatchSize, H = fStateSize, D = fInputSize, T = fTimeSteps;
+   const size_t B = fBatchSize, H = fStateSize, T = fTimeSteps;
    CheckShape(input, B, GetInputCols(), "input (B x T*D)");
    CheckShape(output, B, GetOutputCols(), "output");
    // The parameters are W, U, b (what optimizers and model files see); the GEMMs want them side
@@ -552,7 +552,7 @@ template <typename Architecture_t>
 void VRecurrentLayer<Architecture_t>::Backward(const Matrix_t &gradOutput, Matrix_t &gradInput, const Matrix_t *dhT,
                                                const Matrix_t *dcT)
 {
-   const size_t B = fBatchSize, H = fStateSize, D = fInputSize, T = fTimeSteps;
+   const size_t B = fBatchSize, H = fStateSize;
    if (!fGatesHoldForward)
       throw std::logic_error(std::string("TBasic") + fKind +
                              "Layer::Backward: needs a Forward first (each Forward allows one Backward)");

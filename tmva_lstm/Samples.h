@@ -172,20 +172,7 @@ public:
    void Append(const std::vector<const VEntryColumn *> &inputs, const VEntryColumn *sortKey, double label,
                double weight, const Where &where, TDataSet<Real> &data)
    {
-      const size_t T = fDesc.timeSteps, D = fDesc.inputSize;
-      Real length = 0;
-      if (fDesc.HasObjects()) {
-         length = Real(Objects(inputs, sortKey, where));
-      } else {
-         const size_t width = fDesc.arrayBranch.empty() ? D : T * D;
-         for (size_t s = 0; s < inputs.size(); ++s) {
-            const size_t size = inputs[s]->Size();
-            if (size != width)
-               throw std::invalid_argument(where(inputs[s]->Name()) + ": " + std::to_string(size) +
-                                           " values, expected " + std::to_string(width));
-            inputs[s]->CopyTo(fX.data() + s * width);
-         }
-      }
+      const Real length = Assemble(inputs, sortKey, where);
       const Real y = Real(label), w = Real(weight);
       try {
          data.Append(fX.data(), &y, &w, 1, fDesc.HasObjects() ? &length : nullptr);
@@ -193,6 +180,25 @@ public:
          throw std::invalid_argument(where("") + ": " + e.what());
       }
    }
+
+   /// The entry's x (T·D values, X()) without appending it; returns its length (T without objects).
+   template <typename Where>
+   Real Assemble(const std::vector<const VEntryColumn *> &inputs, const VEntryColumn *sortKey, const Where &where)
+   {
+      const size_t T = fDesc.timeSteps, D = fDesc.inputSize;
+      if (fDesc.HasObjects())
+         return Real(Objects(inputs, sortKey, where));
+      const size_t width = fDesc.arrayBranch.empty() ? D : T * D;
+      for (size_t s = 0; s < inputs.size(); ++s) {
+         const size_t size = inputs[s]->Size();
+         if (size != width)
+            throw std::invalid_argument(where(inputs[s]->Name()) + ": " + std::to_string(size) + " values, expected " +
+                                        std::to_string(width));
+         inputs[s]->CopyTo(fX.data() + s * width);
+      }
+      return Real(T);
+   }
+   const Real *X() const { return fX.data(); }
 
 private:
    /// The objects sorted by the key (stable), the first T kept, feature after feature (x is
