@@ -38,6 +38,15 @@ std::vector<double> tmva_lstm_test_define_score(const char *model, const char *f
    ROOT::DisableImplicitMT();
    return out;
 }
+/// The same with one column replaced by an expression (bad input), for the first tree entries.
+size_t tmva_lstm_test_bad_column(const char *model, const char *file, const char *column, const char *expression)
+{
+   auto reader = std::make_shared<const tmva_lstm::RReader>(model);
+   ROOT::RDataFrame df("sgn", file);
+   auto bad = df.Redefine(column, expression);
+   return tmva_lstm::DefineScore(bad, "score", reader, tmva_lstm::TTreeDataDescription::Tutorial())
+      .Take<float>("score")->size();
+}
 """)
 
 
@@ -136,6 +145,27 @@ def test_bad_input_gives_clear_errors(tutorial, tracks, tmp_path):
     Net(TUTORIAL.replace("LSTM|6|30|10|0|1", "LSTM|6|30|10|1|1")).save(remember)
     with pytest.raises(Exception, match="remember their state"):
         ROOT.tmva_lstm.RReader(remember)
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("ROOT::RVecF(29, 0.f)", "RDataFrame entry 0 column 'vars_time3': 29 values, expected 30"),
+    ('std::string("x")', "column 'vars_time3' has type .*string.*: not a number"),
+    ('ROOT::RVecF(30, std::nanf(""))', "RReader: input: element 90 is NaN"),
+])
+def test_bad_columns_give_clear_errors(tutorial, expression, message):
+    net, model, path = tutorial
+    with pytest.raises(Exception, match=message):
+        ROOT.tmva_lstm_test_bad_column(model, path, "vars_time3", expression)
+
+
+@pytest.mark.parametrize("fraction", [0.05, 0.5, 0.9, 0.99])
+def test_truncated_model_file_gives_a_clear_error(tutorial, tmp_path, fraction):
+    net, model, path = tutorial
+    truncated = str(tmp_path / "truncated.root")
+    content = open(model, "rb").read()
+    open(truncated, "wb").write(content[:int(len(content) * fraction)])
+    with pytest.raises(Exception, match="cannot open model file|has no weight|has no '.*' entry"):
+        ROOT.tmva_lstm.RReader(truncated)
 
 
 def test_apply_macro(tracks, tmp_path):
