@@ -42,6 +42,7 @@
 #pragma link C++ class tmva_lstm::TSequenceTreeReader-;
 #pragma link C++ class tmva_lstm::TDataFrameReader<float>-;
 #pragma link C++ class tmva_lstm::RReader-;
+#pragma link C++ class tmva_lstm::VCommunicator-;
 #pragma link C++ function tmva_lstm::DefineScore;
 #pragma link C++ class tmva_lstm::TEntrySplit-;
 #pragma link C++ class tmva_lstm::VSampleStream<float>-;

@@ -42,8 +42,73 @@ private:
    std::vector<size_t> fIndex;
 };
 
-/// Runs batches of a data set through the net: rows `index[first … first+B)`; a last partial
-/// batch is padded with zero-weight copies of its first row (they add nothing to loss or gradient).
+/// A padding row in a batch's index: it weighs 0, so it adds nothing to loss or gradient.
+constexpr size_t kPadSample = size_t(-1);
+
+/// Data-parallel training: processes that train one model together, each on its own share of
+/// the samples (python/tmva_lstm/distributed.py gives one over MPI). All a step needs from the
+/// others is a sum.
+class VCommunicator {
+public:
+   virtual ~VCommunicator() = default;
+   virtual int Rank() const = 0;
+   virtual int Size() const = 0;
+   /// values[0 … n) summed over every process, in place (MPI_Allreduce with MPI_SUM).
+   virtual void AllreduceSum(double *values, size_t n) = 0;
+};
+
+/// The batches of an epoch when the samples come in S shares: step k takes rows [k·b, (k+1)·b)
+/// of each share's own shuffled order (b = B/S), padding a share that has run out, until the
+/// largest share is done. A process of a data-parallel run holds one share (its data set) and
+/// runs its b rows of each step; one process can also stand for all S (share s = rows s, s+S, …
+/// of its data set) and run the S·b rows of a step together: both see the same batches. Share s
+/// is shuffled by TEpochShuffler(n_s, seed + s), so that one share is plain training.
+class TShardedOrder {
+public:
+   /// sizes: the samples of every share; held: this process's shares, [first, first + held)
+   /// (one, or all S from first = 0); b: the rows per share and step.
+   TShardedOrder(const std::vector<size_t> &sizes, size_t first, size_t held, size_t b, uint64_t seed)
+      : fB(b)
+   {
+      const size_t shares = sizes.size();
+      if (held == 0 || first + held > shares || (held > 1 && (first != 0 || held != shares)) || b == 0)
+         throw std::invalid_argument("TShardedOrder: a process holds one share or all of them");
+      for (size_t s = 0; s < shares; ++s) {
+         if (sizes[s] == 0)
+            throw std::invalid_argument("data-parallel training: share " + std::to_string(s) +
+                                        " of the training samples is empty");
+         fSteps = std::max(fSteps, (sizes[s] + b - 1) / b);
+      }
+      for (size_t s = first; s < first + held; ++s)
+         fShufflers.emplace_back(sizes[s], seed + s);
+      fIndex.resize(fSteps * held * b);
+   }
+   /// The next epoch's batch index: steps × held × b row numbers of this process's data set
+   /// (kPadSample for padding), a batch's shares side by side.
+   const std::vector<size_t> &Next()
+   {
+      const size_t held = fShufflers.size();
+      for (size_t h = 0; h < held; ++h) {
+         const std::vector<size_t> &order = fShufflers[h].Next();
+         for (size_t k = 0; k < fSteps; ++k)
+            for (size_t j = 0; j < fB; ++j) {
+               const size_t position = k * fB + j;
+               fIndex[(k * held + h) * fB + j] =
+                  position < order.size() ? (held == 1 ? order[position] : h + order[position] * held) : kPadSample;
+            }
+      }
+      return fIndex;
+   }
+
+private:
+   size_t fB, fSteps = 0;
+   std::vector<TEpochShuffler> fShufflers;
+   std::vector<size_t> fIndex;
+};
+
+/// Runs batches of a data set through the net: rows `index[first … first+B)`; kPadSample entries,
+/// and the rest of a last partial batch, are padding: copies of row 0 with weight 0 (they add
+/// nothing to loss or gradient).
 template <typename Architecture_t>
 class TBatchLoader {
 public:
@@ -65,9 +130,10 @@ public:
    size_t Load(const std::vector<size_t> &index, size_t first)
    {
       const size_t n = std::min(fB, index.size() - first), in = fData.inputCols, out = fData.outputCols;
-      auto sample = [&](size_t p) { return index[first + (p < n ? p : 0)]; };
+      auto real = [&](size_t p) { return p < n && index[first + p] != kPadSample; };
+      auto sample = [&](size_t p) { return real(p) ? index[first + p] : size_t(0); };
       // padding runs no steps (length 0) and goes last
-      auto length = [&](size_t p) { return p < n ? fData.lengths[sample(p)] : Real(-1); };
+      auto length = [&](size_t p) { return real(p) ? fData.lengths[sample(p)] : Real(-1); };
       std::iota(fPosition.begin(), fPosition.end(), size_t(0));
       if (fSort && fData.HasLengths())
          std::sort(fPosition.begin(), fPosition.end(), [&](size_t a, size_t b) {
@@ -78,7 +144,7 @@ public:
          const size_t p = fPosition[r], s = sample(p);
          std::copy_n(fData.x.data() + s * in, in, fHx.data() + r * in);
          std::copy_n(fData.y.data() + s * out, out, fHy.data() + r * out);
-         fHw[r] = p < n ? fData.w[s] : Real(0);
+         fHw[r] = real(p) ? fData.w[s] : Real(0);
          if (fData.HasLengths())
             fHl[r] = std::max(length(p), Real(0));
       }
@@ -114,35 +180,89 @@ struct TPassLoss {
    double Mean() const { return weight > 0 ? total / weight : 0.0; }
 };
 
+/// Data-parallel steps: every process's gradients, each weighted by its batch's weight, summed
+/// and divided by the total weight; the gradient of the whole batch, which every process then
+/// applies alike. Host buffers are made once.
+template <typename Architecture_t>
+class TGradientSum {
+public:
+   using Real = typename Architecture_t::Scalar_t;
+
+   TGradientSum(TDeepNet<Architecture_t> &net, VCommunicator &comm) : fComm(comm), fParameters(net.GetParameters())
+   {
+      size_t total = 0, largest = 0;
+      for (auto &p : fParameters)
+         total += p.gradient->GetNoElements(), largest = std::max(largest, p.gradient->GetNoElements());
+      fSum.resize(total + 2), fHost.resize(largest);
+   }
+   /// weight, lossSum: this process's batch (0, 0 when it has only padding; its gradients are
+   /// then not read). Returns the whole batch's loss sum and weight.
+   TPassLoss Reduce(double weight, double lossSum)
+   {
+      size_t at = 0;
+      for (auto &p : fParameters) {
+         const size_t n = p.gradient->GetNoElements();
+         if (weight > 0)
+            Architecture_t::CopyToHost(fHost.data(), n, p.gradient->View());
+         for (size_t k = 0; k < n; ++k)
+            fSum[at + k] = weight > 0 ? weight * double(fHost[k]) : 0.0;
+         at += n;
+      }
+      fSum[at] = weight, fSum[at + 1] = lossSum;
+      fComm.AllreduceSum(fSum.data(), fSum.size());
+      const double total = fSum[at];
+      at = 0;
+      for (auto &p : fParameters) {
+         const size_t n = p.gradient->GetNoElements();
+         for (size_t k = 0; k < n; ++k)
+            fHost[k] = Real(fSum[at + k] / total);
+         Architecture_t::CopyFromHost(p.gradient->View(), fHost.data(), n, "summed gradient");
+         at += n;
+      }
+      return {fSum[at + 1], total};
+   }
+
+private:
+   VCommunicator &fComm;
+   std::vector<TParameter<typename Architecture_t::Matrix_t>> fParameters;
+   std::vector<double> fSum;
+   std::vector<Real> fHost;
+};
+
 /// One batch, rows index[first … first+B) of the loader's data set, through the net; with an
-/// optimizer also a training step.
+/// optimizer also a training step; with `sum` the step of all the processes of a data-parallel
+/// run together (each takes part, even with a batch of padding only).
 template <typename Architecture_t>
 void Step(TDeepNet<Architecture_t> &net, TBatchLoader<Architecture_t> &loader, const std::vector<size_t> &index,
-          size_t first, TOptimizer<Architecture_t> *optimizer, TPassLoss &loss)
+          size_t first, TOptimizer<Architecture_t> *optimizer, TPassLoss &loss, TGradientSum<Architecture_t> *sum)
 {
    loader.Load(index, first);
    const double w = loader.BatchWeight();
-   if (w == 0)
+   if (w == 0 && !sum)
       return;
-   net.Forward(loader.X(), loader.L(), optimizer != nullptr); // dropout while training only
-   loss.total += double(net.Loss(loader.Y(), loader.W())) * w;
-   loss.weight += w;
-   if (optimizer) {
-      net.Backward(loader.Y(), loader.W());
-      optimizer->Step();
+   double lossSum = 0;
+   if (w > 0) {
+      net.Forward(loader.X(), loader.L(), optimizer != nullptr); // dropout while training only
+      lossSum = double(net.Loss(loader.Y(), loader.W())) * w;
+      if (optimizer)
+         net.Backward(loader.Y(), loader.W());
    }
+   const TPassLoss batch = sum ? sum->Reduce(w, lossSum) : TPassLoss{lossSum, w};
+   loss.total += batch.total, loss.weight += batch.weight;
+   if (optimizer)
+      optimizer->Step();
 }
 
 /// One pass over the samples `index` in batches; with an optimizer, every batch is also a
-/// training step.
+/// training step (of every process, with `sum`).
 template <typename Architecture_t>
 TPassLoss Pass(TDeepNet<Architecture_t> &net, TBatchLoader<Architecture_t> &loader, const std::vector<size_t> &index,
-               TOptimizer<Architecture_t> *optimizer)
+               TOptimizer<Architecture_t> *optimizer, TGradientSum<Architecture_t> *sum = nullptr)
 {
    TPassLoss loss;
    net.ResetState();
    for (size_t first = 0; first < index.size(); first += net.GetBatchSize())
-      Step(net, loader, index, first, optimizer, loss);
+      Step(net, loader, index, first, optimizer, loss, sum);
    return loss;
 }
 
@@ -242,29 +362,65 @@ void CheckData(const TDeepNet<Architecture_t> &net, const TTrainingPhase &phase,
 
 /// One training phase. Prints one line per epoch when `verbose`. Returns the history; the net
 /// ends with the weights of the epoch with the best validation loss.
+///
+/// Data-parallel, with `comm`: this process's data sets are its shares of the samples, its net
+/// takes B/S rows per batch (S processes), and every step is the whole batch's (TGradientSum);
+/// losses are the whole data's. Without comm, `shares` > 1 trains as that many processes
+/// would (TShardedOrder), for one process to check a run against. Dropout draws differ between
+/// the two.
 template <typename Architecture_t>
 std::vector<TEpochRecord> Train(TDeepNet<Architecture_t> &net, const TTrainingPhase &phase,
                                 const TDataSet<typename Architecture_t::Scalar_t> &train,
                                 const TDataSet<typename Architecture_t::Scalar_t> &valid, uint64_t seed,
-                                bool verbose = true)
+                                bool verbose = true, VCommunicator *comm = nullptr, size_t shares = 1)
 {
-   if (train.GetNSamples() == 0 || valid.GetNSamples() == 0)
+   if (train.GetNSamples() == 0 || (valid.GetNSamples() == 0 && !comm))
       throw std::invalid_argument("Train: the training and validation sets must not be empty");
    if (train.HasLengths() != valid.HasLengths())
       throw std::invalid_argument("Train: give lengths for both the training and the validation set, or for neither");
-   detail::CheckData(net, phase, train, "training");
-   detail::CheckData(net, phase, valid, "validation");
+   const size_t S = comm ? size_t(comm->Size()) : shares;
+   if (S == 0 || phase.batchSize % S != 0)
+      throw std::invalid_argument("Train: BatchSize " + std::to_string(phase.batchSize) + " does not divide into " +
+                                  std::to_string(S) + " equal shares");
+   TTrainingPhase local = phase; // what this process's net takes
+   local.batchSize = comm ? phase.batchSize / S : phase.batchSize;
+   detail::CheckData(net, local, train, "training");
+   detail::CheckData(net, local, valid, "validation");
+   std::vector<size_t> sizes(S);
+   if (comm) { // every process's share size
+      std::vector<double> counts(S, 0.0);
+      counts[size_t(comm->Rank())] = double(train.GetNSamples());
+      comm->AllreduceSum(counts.data(), S);
+      for (size_t s = 0; s < S; ++s)
+         sizes[s] = size_t(counts[s]);
+   } else {
+      for (size_t s = 0; s < S; ++s)
+         sizes[s] = (train.GetNSamples() + S - 1 - s) / S; // rows s, s + S, …
+   }
+   TShardedOrder order(sizes, comm ? size_t(comm->Rank()) : 0, comm ? 1 : S, phase.batchSize / S, seed);
    TOptimizer<Architecture_t> optimizer(net, phase.optimizer, phase.learningRate, phase.momentum, phase.beta1,
                                         phase.beta2, phase.epsilon);
-   TEpochShuffler shuffler(train.GetNSamples(), seed);
+   std::unique_ptr<TGradientSum<Architecture_t>> sum;
+   if (comm)
+      sum = std::make_unique<TGradientSum<Architecture_t>>(net, *comm);
    net.SetDropout(phase.dropout, seed);
-   TBatchLoader<Architecture_t> loader(train, net);
+   TBatchLoader<Architecture_t> loader(train, net), validLoader(valid, net);
+   std::vector<size_t> validIndex(valid.GetNSamples());
+   std::iota(validIndex.begin(), validIndex.end(), size_t(0));
+   auto validLoss = [&] {
+      TPassLoss v = Pass<Architecture_t>(net, validLoader, validIndex, nullptr);
+      if (comm) {
+         double pair[2] = {v.total, v.weight};
+         comm->AllreduceSum(pair, 2);
+         v = {pair[0], pair[1]};
+      }
+      return v.Mean();
+   };
    return detail::EpochLoop(
-      net, phase, verbose, [&] { return Pass<Architecture_t>(net, loader, shuffler.Next(), &optimizer).Mean(); },
-      [&] { return EvaluateLoss(net, valid); });
+      net, phase, verbose, [&] { return Pass<Architecture_t>(net, loader, order.Next(), &optimizer, sum.get()).Mean(); },
+      validLoss);
 }
 
-/// Samples in chunks, pass after pass (a ROOT file read in entry ranges: TreeReader.h).
 template <typename Real>
 class VSampleStream {
 public:
@@ -370,7 +526,7 @@ private:
          drain = std::make_unique<TEpochShuffler>(rest, seed);
       const std::vector<size_t> &order = drain->Next();
       for (size_t first = 0; first < rest; first += B)
-         Step(fNet, fLoader, order, first, &optimizer, loss);
+         Step(fNet, fLoader, order, first, &optimizer, loss, nullptr);
       return loss.Mean();
    }
 
@@ -386,7 +542,7 @@ private:
    {
       index.resize(n);
       std::iota(index.begin(), index.end(), first);
-      Step(fNet, fLoader, index, 0, optimizer, loss);
+      Step(fNet, fLoader, index, 0, optimizer, loss, nullptr);
    }
 
    /// Moves the chunk into the buffer as it makes room: whenever the buffer holds `full` samples,

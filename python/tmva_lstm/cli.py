@@ -112,11 +112,20 @@ def _run_training(args, options, files, description=None):
     from .data import expand
     from .workflow import format_metrics, train
 
-    print(f"tmva-lstm: training on {' '.join(expand(files))}\n  booking: {options}")
+    comm = None
+    if getattr(args, "distributed", None) == "mpi":
+        from .distributed import mpi
+
+        comm = mpi()
+    say = print if comm is None or comm.Rank() == 0 else (lambda *_: None)  # rank 0 speaks for all
+    say(f"tmva-lstm: training on {' '.join(expand(files))}\n  booking: {options}"
+        + (f"\n  data-parallel over {comm.Size()} MPI processes" if comm else ""))
     stream = dict(stream=args.stream, buffer_size=args.buffer_size, chunk_entries=args.chunk_entries) \
         if hasattr(args, "stream") else {}
     net, results, seconds = train(files, description or _description(args), options, out_dir=args.out,
-                                  reader=args.reader, seed=args.seed, dtype=args.dtype, **stream)
+                                  reader=args.reader, seed=args.seed, dtype=args.dtype, distributed=comm, **stream)
+    if results is None:  # not rank 0
+        return 0
     print(f"  network: {net.layout}  ({len(net.history)} epochs, {seconds:.1f} s)")
     print(format_metrics(results))
     print(f"wrote {os.path.join(args.out, 'model.root')}, loss.png, roc.png, metrics.json")
@@ -259,6 +268,9 @@ def main(argv=None):
                    help="--stream: samples in the shuffle buffer (default: 100000)")
     p.add_argument("--chunk-entries", type=_int_at_least(1), default=10_000,
                    help="--stream: entries read at a time (default: 10000)")
+    p.add_argument("--distributed", choices=["mpi"],
+                   help="data-parallel over the processes of mpiexec -n K (or srun): each trains on its share "
+                        "of the samples, B/K rows of each batch; rank 0 writes and prints (needs mpi4py)")
     p.add_argument("--out", default="out", help="model, plots and metrics go here (default: out)")
     p.set_defaults(run=train_command)
 

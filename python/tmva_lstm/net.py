@@ -56,6 +56,22 @@ class Net:
         net = _cpp.call(_cpp.template(_cpp.ns, "LoadModel", _arch_of(spec, dtype)), str(path))
         return cls(options, dtype=dtype, _net=net)
 
+    def _phase_batch_size(self):
+        return self.spec.phases[0].batchSize
+
+    def _use_batch_size(self, batch_size):
+        """The same net, weights included, taking batch_size rows per batch."""
+        if batch_size == self.batch_size:
+            return
+        if batch_size < 1 or self._phase_batch_size() % batch_size:
+            raise ValueError(f"BatchSize {self._phase_batch_size()} does not divide into equal shares of "
+                             f"{batch_size} rows")
+        values = {name: value.copy() for name, value in self.parameters.items()}  # views of the old net
+        self._net = _cpp.call(_cpp.template(_cpp.ns, "BuildDeepNet", self._arch), self.spec, int(batch_size),
+                              self.n_outputs)
+        for name, value in values.items():
+            self.set_parameter(name, value)
+
     # -- shapes --------------------------------------------------------------------------------
     @property
     def batch_size(self):
@@ -98,17 +114,27 @@ class Net:
 
     # -- training and inference -----------------------------------------------------------------
     def fit(self, x, y=None, w=None, lengths=None, *, x_valid, y_valid=None, w_valid=None, lengths_valid=None,
-            seed=None, verbose=True, buffer_size=100_000):
+            seed=None, verbose=True, buffer_size=100_000, distributed=None, shares=1):
         """Every TrainingStrategy phase in turn; one progress line per epoch when verbose.
         Returns the history: a list of dicts (phase, epoch, train_loss, valid_loss, seconds).
 
         x and x_valid may be data.Stream objects instead of arrays: training then reads the files
         chunk by chunk each epoch through a seeded shuffle buffer of buffer_size samples (memory
         follows the buffer, not the data); with a buffer larger than the training part,
-        the result is bit-identical to fit on the same samples in memory."""
+        the result is bit-identical to fit on the same samples in memory.
+
+        distributed: a communicator (distributed.mpi()); x, y, … are then this process's share
+        of the samples, and the K processes train one model together (tmva_lstm.distributed);
+        only rank 0 prints. shares=K in one process trains on the batches K processes would."""
         from .data import Stream
 
         seed = self.spec.seed if seed is None else int(seed)
+        if distributed is not None:
+            if isinstance(x, Stream) or isinstance(x_valid, Stream):
+                raise NotImplementedError("fit: distributed training reads arrays (each process's share); "
+                                          "streaming from files is not distributed yet")
+            self._use_batch_size(self._phase_batch_size() // distributed.Size())
+            verbose = verbose and distributed.Rank() == 0
         if isinstance(x, Stream) or isinstance(x_valid, Stream):
             if not (isinstance(x, Stream) and isinstance(x_valid, Stream)):
                 raise TypeError("fit: give both x and x_valid as data.Stream, or both as arrays")
@@ -122,7 +148,9 @@ class Net:
             train = self._dataset(x, y, w, lengths)
             valid = self._dataset(x_valid, y_valid, w_valid, lengths_valid, name="x_valid")
             fn = _cpp.template(_cpp.ns, "Train", self._arch)
-            run = lambda phase, k: fn(self._net, phase, train, valid, seed + k, bool(verbose))  # noqa: E731
+            comm = distributed if distributed is not None else _cpp.cppyy.nullptr
+            run = lambda phase, k: fn(self._net, phase, train, valid, seed + k, bool(verbose),  # noqa: E731
+                                      comm, int(shares))
         for k, phase in enumerate(self.spec.phases):
             records = _cpp.call(run, phase, k)
             self.history += [dict(phase=k, epoch=r.epoch, train_loss=r.trainLoss, valid_loss=r.validLoss,

@@ -48,15 +48,22 @@ def load_splits(path, description, *, reader="root", seed=1, valid_fraction=0.2,
     return {part: data.READERS[reader](path, description, part=part, dtype=dtype, **split) for part in parts}
 
 
-def fit(net, splits, seed, verbose, buffer_size=100_000):
-    """Train on splits["train"], validate on splits["valid"]; returns the seconds it took."""
+def fit(net, splits, seed, verbose, buffer_size=100_000, distributed=None):
+    """Train on splits["train"], validate on splits["valid"]; returns the seconds it took. With
+    `distributed` (a communicator), on this process's share of each."""
     train, valid = splits["train"], splits["valid"]
     start = time.perf_counter()
     if isinstance(train, data.Stream):
+        if distributed is not None:
+            raise ValueError("--distributed with --stream: streaming training is not distributed yet")
         net.fit(train, x_valid=valid, seed=seed, verbose=verbose, buffer_size=buffer_size)
     else:
+        if distributed is not None:
+            from .distributed import share
+
+            train, valid = (data.Samples(*(share(a, distributed) for a in s)) for s in (train, valid))
         net.fit(*train, x_valid=valid.x, y_valid=valid.y, w_valid=valid.w, lengths_valid=valid.lengths, seed=seed,
-                verbose=verbose)
+                verbose=verbose, distributed=distributed)
     return time.perf_counter() - start
 
 
@@ -120,13 +127,17 @@ def format_metrics(results):
 
 
 def train(path, description, options, *, out_dir, reader="root", seed=1, dtype=np.float32, verbose=True,
-          stream=False, buffer_size=100_000, chunk_entries=10_000):
+          stream=False, buffer_size=100_000, chunk_entries=10_000, distributed=None):
     """Train on `path`; writes model.root, loss.png, roc.png and metrics.json to out_dir. With
-    stream, every part is read chunk by chunk (training through a shuffle buffer of buffer_size)."""
+    stream, every part is read chunk by chunk (training through a shuffle buffer of buffer_size).
+    With `distributed` (a communicator), data-parallel: every process reads the parts and trains
+    on its share; rank 0 alone writes and evaluates (the others return results None)."""
     net = Net(options, n_outputs=1, dtype=dtype)
     splits = load_splits(path, description, reader=reader, seed=seed, valid_fraction=net.spec.validationFraction,
                          stream=stream, chunk_entries=chunk_entries, dtype=dtype)
-    seconds = fit(net, splits, seed, verbose, buffer_size)
+    seconds = fit(net, splits, seed, verbose, buffer_size, distributed)
+    if distributed is not None and distributed.Rank() != 0:
+        return net, None, seconds
     os.makedirs(out_dir, exist_ok=True)
     net.save(os.path.join(out_dir, "model.root"))  # first: what follows may fail, the training stays
     plots.loss_curves(net.history, os.path.join(out_dir, "loss.png"))

@@ -1,0 +1,111 @@
+"""Data-parallel training over MPI (tmva_lstm.distributed): 2 processes × B/2 rows train exactly
+as one process on the same batches of B (shares=2), in float64 to 1e-12; a process that dies
+takes the run down instead of hanging it; clear errors without MPI or without mpiexec. The MPI
+runs need mpi4py and mpiexec (pip install mpi4py mpich) and are skipped without them."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from tmva_lstm import Net
+from tmva_lstm.cli import main
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from mpi_train import OPTIONS, problem  # noqa: E402
+
+MPIEXEC = shutil.which("mpiexec")
+try:
+    import mpi4py  # noqa: F401
+except ImportError:
+    MPIEXEC = None
+needs_mpi = pytest.mark.skipif(MPIEXEC is None, reason="needs mpi4py and mpiexec (pip install mpi4py mpich)")
+
+
+def mpiexec(n, *args, timeout=120):
+    return subprocess.run([MPIEXEC, "-n", str(n), sys.executable, *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+@needs_mpi
+def test_two_processes_train_as_one_process_on_the_same_batches(tmp_path):
+    out = str(tmp_path / "ranks.npz")
+    done = mpiexec(2, os.path.join(HERE, "mpi_train.py"), out)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (x, y, w, lengths), (xv, yv, wv, lv) = problem()
+    one = Net(OPTIONS, dtype=np.float64)
+    one.fit(x, y, w, lengths, x_valid=xv, y_valid=yv, w_valid=wv, lengths_valid=lv, shares=2, verbose=False)
+    ranks = np.load(out)
+    assert len(ranks["valid_loss"]) == 3
+    np.testing.assert_allclose(ranks["train_loss"], [h["train_loss"] for h in one.history], rtol=1e-12)
+    np.testing.assert_allclose(ranks["valid_loss"], [h["valid_loss"] for h in one.history], rtol=1e-12)
+    for name, value in one.parameters.items():
+        np.testing.assert_allclose(ranks[name], value, rtol=0, atol=1e-12, err_msg=name)
+    # and the batches of 2 shares are not those of plain training: the comparison can fail
+    plain = Net(OPTIONS, dtype=np.float64)
+    plain.fit(x, y, w, lengths, x_valid=xv, y_valid=yv, w_valid=wv, lengths_valid=lv, verbose=False)
+    assert max(np.abs(ranks[k] - v).max() for k, v in plain.parameters.items()) > 1e-3
+
+
+def test_one_share_is_plain_training():
+    (x, y, w, lengths), (xv, yv, wv, lv) = problem()
+    a, b = Net(OPTIONS, dtype=np.float64), Net(OPTIONS, dtype=np.float64)
+    a.fit(x, y, w, lengths, x_valid=xv, y_valid=yv, w_valid=wv, lengths_valid=lv, verbose=False)
+    b.fit(x, y, w, lengths, x_valid=xv, y_valid=yv, w_valid=wv, lengths_valid=lv, shares=1, verbose=False)
+    for name, value in a.parameters.items():
+        np.testing.assert_array_equal(b.parameters[name], value)
+
+
+@needs_mpi
+def test_a_dying_process_ends_the_run(tmp_path):
+    start = time.perf_counter()
+    done = mpiexec(2, os.path.join(HERE, "mpi_train.py"), str(tmp_path / "x.npz"), "--die-at-step", "4", timeout=60)
+    assert done.returncode != 0
+    assert time.perf_counter() - start < 60
+    assert not os.path.exists(tmp_path / "x.npz")
+
+
+@needs_mpi
+def test_cli_distributed_train(tmp_path, tutorial_file):
+    out = str(tmp_path / "out")
+    done = mpiexec(2, "-m", "tmva_lstm.cli", "train", "--file", tutorial_file, "--distributed", "mpi", "--out", out,
+                   "--options", OPTIONS.replace("InputLayout=5|3", "InputLayout=10|30")
+                   .replace("LSTM|4|3|5|0|1", "LSTM|4|30|10|0|1"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("training on") == 1 and "data-parallel over 2 MPI processes" in done.stdout
+    assert os.path.exists(os.path.join(out, "model.root")) and os.path.exists(os.path.join(out, "metrics.json"))
+
+
+def test_clear_errors_without_mpi(monkeypatch, tutorial_file, tmp_path, capsys):
+    from tmva_lstm import distributed
+
+    if MPIEXEC is not None:  # a lone process (not started by mpiexec) is refused
+        with pytest.raises(RuntimeError, match="this process is alone"):
+            distributed.mpi()
+    monkeypatch.setitem(sys.modules, "mpi4py", None)
+    with pytest.raises(ImportError, match="pip install mpi4py mpich"):
+        distributed.mpi()
+    assert main(["train", "--file", tutorial_file, "--distributed", "mpi", "--out", str(tmp_path)]) != 0
+    assert "mpi4py" in capsys.readouterr().err
+
+
+class FakeComm:
+    """Two processes as far as the batch size goes (the checks come before any sum)."""
+
+    def Size(self):
+        return 2
+
+    def Rank(self):
+        return 0
+
+
+def test_batch_size_must_divide_among_the_processes():
+    (x, y, w, lengths), (xv, yv, wv, lv) = problem()
+    net = Net(OPTIONS.replace("BatchSize=20", "BatchSize=21"), dtype=np.float64)
+    with pytest.raises(ValueError, match="BatchSize 21 does not divide"):
+        net.fit(x, y, x_valid=xv, y_valid=yv, distributed=FakeComm())
