@@ -109,3 +109,19 @@ def test_batch_size_must_divide_among_the_processes():
     net = Net(OPTIONS.replace("BatchSize=20", "BatchSize=21"), dtype=np.float64)
     with pytest.raises(ValueError, match="BatchSize 21 does not divide"):
         net.fit(x, y, x_valid=xv, y_valid=yv, distributed=FakeComm())
+
+
+@pytest.mark.parametrize("reader", ["root", "uproot"])
+def test_shares_of_a_part_are_disjoint_and_cover_it(tutorial_file, reader):
+    from tmva_lstm import data
+
+    d = data.Description.tutorial()
+    read = data.READERS[reader]
+    whole = read(tutorial_file, d, part="train")
+    shares = [read(tutorial_file, d, part="train", share=s, shares=3) for s in range(3)]
+    assert sum(len(s.x) for s in shares) == len(whole.x) and min(len(s.x) for s in shares) > 0
+    rows = np.concatenate([s.x.reshape(len(s.x), -1) for s in shares])
+    assert len({r.tobytes() for r in rows}) == len(whole.x)  # no entry twice
+    assert {r.tobytes() for r in rows} == {r.tobytes() for r in whole.x.reshape(len(whole.x), -1)}
+    with pytest.raises(ValueError, match="share must be 0 … shares − 1, got 3 of 3"):
+        read(tutorial_file, d, part="train", share=3, shares=3)

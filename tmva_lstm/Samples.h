@@ -102,10 +102,13 @@ struct TTreeDataDescription {
 /// tree, entry number within the file, seed) picks the part, so adding files never moves an
 /// entry to another part, and every reader and the stream agree. Parts: 0 train, 1 validation,
 /// 2 test; test takes testFraction of the entries, validation validFraction of the rest.
+/// Data-parallel training reads a share: of those entries, the ones whose share (another function
+/// of the same hash) is `share` of `shares`.
 struct TEntrySplit {
    int part = -1; ///< the part a reader keeps; -1 keeps every entry
    uint64_t seed = 1;
    double testFraction = 0.2, validFraction = 0.2;
+   size_t share = 0, shares = 1; ///< this process's share of the part's entries
 
    void Check() const
    {
@@ -114,9 +117,46 @@ struct TEntrySplit {
                                      std::to_string(part));
       if (!(testFraction >= 0 && testFraction < 1 && validFraction >= 0 && validFraction < 1))
          throw std::invalid_argument("entry split: the test and validation fractions must be in [0, 1)");
+      if (shares == 0 || share >= shares)
+         throw std::invalid_argument("entry split: share must be 0 … shares − 1, got " + std::to_string(share) +
+                                     " of " + std::to_string(shares));
+   }
+
+   /// Whether a reader drops some entries (a part, or a share).
+   bool Selects() const { return part >= 0 || shares > 1; }
+   /// Whether a reader keeps this entry: in the part (any, with part −1) and in the share.
+   bool Keeps(const std::string &file, const std::string &tree, uint64_t entry) const
+   {
+      const uint64_t h = Hash(file, tree, entry);
+      return (part < 0 || PartOfHash(h) == part) && (shares == 1 || Mix(h ^ 0x5bd1e995ull) % shares == share);
+   }
+   /// Keeps for entries first … first + n − 1 of one file and tree (1: kept).
+   std::vector<int> Kept(const std::string &file, const std::string &tree, uint64_t first, size_t n) const
+   {
+      std::vector<int> kept(n);
+      for (size_t k = 0; k < n; ++k)
+         kept[k] = Keeps(file, tree, first + k);
+      return kept;
    }
 
    int PartOf(const std::string &file, const std::string &tree, uint64_t entry) const
+   {
+      return PartOfHash(Hash(file, tree, entry));
+   }
+
+private:
+   static uint64_t Mix(uint64_t h) // splitmix64's finaliser
+   {
+      h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+      h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+      return h ^ (h >> 31);
+   }
+   int PartOfHash(uint64_t h) const
+   {
+      const double u = double(h >> 11) * 0x1.0p-53; // uniform in [0, 1)
+      return u < testFraction ? 2 : u < testFraction + (1 - testFraction) * validFraction ? 1 : 0;
+   }
+   uint64_t Hash(const std::string &file, const std::string &tree, uint64_t entry) const
    {
       uint64_t h = 1469598103934665603ull; // FNV-1a over the file's base name and the tree name …
       const size_t slash = file.rfind('/');
@@ -125,21 +165,7 @@ struct TEntrySplit {
             h = (h ^ c) * 1099511628211ull;
          h = (h ^ 0xffu) * 1099511628211ull; // a separator no name holds
       }
-      h ^= entry * 0x9e3779b97f4a7c15ull + seed; // … then the entry and the seed, mixed by splitmix64
-      h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
-      h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
-      h ^= h >> 31;
-      const double u = double(h >> 11) * 0x1.0p-53; // uniform in [0, 1)
-      return u < testFraction ? 2 : u < testFraction + (1 - testFraction) * validFraction ? 1 : 0;
-   }
-
-   /// PartOf for entries first … first + n − 1 of one file and tree.
-   std::vector<int> PartsOf(const std::string &file, const std::string &tree, uint64_t first, size_t n) const
-   {
-      std::vector<int> parts(n);
-      for (size_t k = 0; k < n; ++k)
-         parts[k] = PartOf(file, tree, first + k);
-      return parts;
+      return Mix(h ^ (entry * 0x9e3779b97f4a7c15ull + seed)); // … then the entry and the seed
    }
 };
 

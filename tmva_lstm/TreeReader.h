@@ -162,10 +162,10 @@ public:
       std::string file;
       while (reader.Next()) {
          const Long64_t entry = reader.GetCurrentEntry();
-         if (split.part >= 0) {
+         if (split.Selects()) {
             if (chain->GetTreeNumber() != treeNumber)
                treeNumber = chain->GetTreeNumber(), file = chain->GetFile()->GetName();
-            if (split.PartOf(file, name, uint64_t(entry - chain->GetChainOffset())) != split.part) {
+            if (!split.Keeps(file, name, uint64_t(entry - chain->GetChainOffset()))) {
                ++read;
                continue;
             }

@@ -139,16 +139,18 @@ def expand(spec):
 PARTS = {"train": 0, "valid": 1, "test": 2}
 
 
-def entry_split(part=None, *, seed=1, test_fraction=0.2, valid_fraction=0.2):
+def entry_split(part=None, *, seed=1, test_fraction=0.2, valid_fraction=0.2, share=0, shares=1):
     """tmva_lstm::TEntrySplit: the part ("train", "valid", "test"; None: every entry) that a reader
     keeps, chosen per entry from a hash of (file name without directory, tree, entry in the file,
     seed): adding files never moves an entry to another part. test takes test_fraction of the
-    entries, valid valid_fraction of the rest."""
+    entries, valid valid_fraction of the rest. share of shares: of those, only this process's
+    share (data-parallel training; another function of the same hash)."""
     if part is not None and part not in PARTS:
         raise ValueError(f"part must be one of {', '.join(PARTS)} or None, got {part!r}")
     split = _cpp.ns.TEntrySplit()
     split.part, split.seed = PARTS.get(part, -1), int(seed)
     split.testFraction, split.validFraction = float(test_fraction), float(valid_fraction)
+    split.share, split.shares = int(share), int(shares)
     _cpp.call(split.Check)
     return split
 
@@ -328,8 +330,8 @@ def iterate_uproot(path, description, step_size=100_000, part=None, dtype=np.flo
                 local = 0  # the entry within this file, for the split
                 for arrays in f[name].iterate(_branches(d), step_size=step_size, library="ak"):
                     n = len(arrays)
-                    if cut.part >= 0:
-                        keep = np.flatnonzero(np.array(cut.PartsOf(p, name, local, n)) == cut.part)
+                    if cut.Selects():
+                        keep = np.flatnonzero(np.array(cut.Kept(p, name, local, n)))
                         chunk = _renumbered(arrays, keep, k, name, start, d, dtype)
                     else:
                         chunk = _samples(arrays, n, k, name, start, d, dtype)

@@ -35,11 +35,11 @@ def tutorial_options(cell):
 
 
 def load_splits(path, description, *, reader="root", seed=1, valid_fraction=0.2, test_fraction=0.2, stream=False,
-                chunk_entries=10_000, dtype=np.float32, parts=tuple(data.PARTS)):
+                chunk_entries=10_000, dtype=np.float32, parts=tuple(data.PARTS), share=0, shares=1):
     """{part: samples} for the named parts of the entry split (data.entry_split; by default train,
     valid and test), each as Samples, or as a data.Stream when stream (ROOT reader only). Only
-    those parts are read."""
-    split = dict(seed=seed, test_fraction=test_fraction, valid_fraction=valid_fraction)
+    those parts are read; with shares > 1, only this process's share of each."""
+    split = dict(seed=seed, test_fraction=test_fraction, valid_fraction=valid_fraction, share=share, shares=shares)
     if stream:
         if reader != "root":
             raise ValueError("streaming reads with the ROOT reader (reader='root')")
@@ -50,7 +50,7 @@ def load_splits(path, description, *, reader="root", seed=1, valid_fraction=0.2,
 
 def fit(net, splits, seed, verbose, buffer_size=100_000, distributed=None):
     """Train on splits["train"], validate on splits["valid"]; returns the seconds it took. With
-    `distributed` (a communicator), on this process's share of each."""
+    `distributed` (a communicator), the splits are this process's shares."""
     train, valid = splits["train"], splits["valid"]
     start = time.perf_counter()
     if isinstance(train, data.Stream):
@@ -58,10 +58,6 @@ def fit(net, splits, seed, verbose, buffer_size=100_000, distributed=None):
             raise ValueError("--distributed with --stream: streaming training is not distributed yet")
         net.fit(train, x_valid=valid, seed=seed, verbose=verbose, buffer_size=buffer_size)
     else:
-        if distributed is not None:
-            from .distributed import share
-
-            train, valid = (data.Samples(*(share(a, distributed) for a in s)) for s in (train, valid))
         net.fit(*train, x_valid=valid.x, y_valid=valid.y, w_valid=valid.w, lengths_valid=valid.lengths, seed=seed,
                 verbose=verbose, distributed=distributed)
     return time.perf_counter() - start
@@ -130,11 +126,20 @@ def train(path, description, options, *, out_dir, reader="root", seed=1, dtype=n
           stream=False, buffer_size=100_000, chunk_entries=10_000, distributed=None):
     """Train on `path`; writes model.root, loss.png, roc.png and metrics.json to out_dir. With
     stream, every part is read chunk by chunk (training through a shuffle buffer of buffer_size).
-    With `distributed` (a communicator), data-parallel: every process reads the parts and trains
-    on its share; rank 0 alone writes and evaluates (the others return results None)."""
+    With `distributed` (a communicator), data-parallel: every process reads and trains on its
+    share of the training and validation entries; rank 0 alone reads the test part, writes and
+    evaluates (its train and valid metrics are of its share; the others return results None)."""
     net = Net(options, n_outputs=1, dtype=dtype)
-    splits = load_splits(path, description, reader=reader, seed=seed, valid_fraction=net.spec.validationFraction,
-                         stream=stream, chunk_entries=chunk_entries, dtype=dtype)
+    read = dict(reader=reader, seed=seed, valid_fraction=net.spec.validationFraction, stream=stream,
+                chunk_entries=chunk_entries, dtype=dtype)
+    if distributed is None:
+        splits = load_splits(path, description, **read)
+    else:
+        rank = distributed.Rank()
+        splits = load_splits(path, description, parts=("train", "valid"), share=rank, shares=distributed.Size(),
+                             **read)
+        if rank == 0:
+            splits.update(load_splits(path, description, parts=("test",), **read))
     seconds = fit(net, splits, seed, verbose, buffer_size, distributed)
     if distributed is not None and distributed.Rank() != 0:
         return net, None, seconds
