@@ -75,3 +75,17 @@ def test_bad_input_keeps_an_existing_file(files, tmp_path, capsys):
     assert main(["apply", "--model", str(tmp_path / "missing.root"), "--file", paths[0], "--out", str(out)]
                 + ARGS) == 1
     assert "missing.root" in capsys.readouterr().err
+
+
+def test_dask_scoring_equals_serial(files, tmp_path):
+    pytest.importorskip("dask.distributed")
+    paths, model = files
+    serial, parallel = str(tmp_path / "serial.root"), str(tmp_path / "dask.root")
+    assert main(["apply", "--model", model, "--file", paths[0], "--file", paths[1], "--out", serial,
+                 "--chunk-entries", "37"] + ARGS) == 0
+    assert main(["apply", "--model", model, "--file", paths[0], "--file", paths[1], "--out", parallel,
+                 "--chunk-entries", "37", "--dask-workers", "2"] + ARGS) == 0
+    with uproot.open(serial) as a, uproot.open(parallel) as b:
+        for tree in ("bjets", "ljets"):
+            np.testing.assert_allclose(b[tree]["score"].array(library="np"), a[tree]["score"].array(library="np"),
+                                       rtol=0, atol=1e-6)

@@ -205,8 +205,21 @@ def apply_command(args):
 
     if args.reader != "root":
         raise ValueError("apply streams with the ROOT reader (--reader root)")
-    counts = apply(args.model, args.file, _description(args), args.out, chunk_entries=args.chunk_entries,
-                   dtype=args.dtype)
+    client = None
+    if args.dask_workers or args.dask_scheduler:
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise ImportError("--dask-workers/--dask-scheduler need dask.distributed: pip install dask distributed") \
+                from None
+        client = Client(args.dask_scheduler) if args.dask_scheduler else Client(
+            LocalCluster(n_workers=args.dask_workers, threads_per_worker=1, processes=True))
+    try:
+        counts = apply(args.model, args.file, _description(args), args.out, chunk_entries=args.chunk_entries,
+                       dtype=args.dtype, client=client)
+    finally:
+        if client is not None:
+            client.close()
     trees = ", ".join(f"{tree} ({n} entries)" for tree, n in counts.items())
     print(f"wrote {args.out}: branch score per entry of {trees}; add it as a friend of the input trees")
     return 0
@@ -294,6 +307,10 @@ def main(argv=None):
     p.add_argument("--out", required=True, help="the ROOT file of score trees to write")
     p.add_argument("--chunk-entries", type=_int_at_least(1), default=100_000,
                    help="entries read and scored at a time (default: 100000)")
+    scale = p.add_mutually_exclusive_group()
+    scale.add_argument("--dask-workers", type=_int_at_least(1),
+                       help="score the files in parallel on a Dask LocalCluster of N worker processes")
+    scale.add_argument("--dask-scheduler", help="... or on a running Dask cluster (its scheduler address)")
     p.set_defaults(run=apply_command)
 
     p = commands.add_parser("bench", help="time one LSTM/GRU training step against torch.nn.LSTM/GRU")

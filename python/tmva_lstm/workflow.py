@@ -88,29 +88,54 @@ def evaluate(net, samples, part="given"):
             "loss": loss, "samples": int(len(y))}
 
 
-def apply(model, path, description, out, *, chunk_entries=100_000, dtype=np.float32):
+def _score_file(model, path, description, chunk_entries, dtype):
+    """{tree: scores} of one file, chunk by chunk (what a Dask worker runs)."""
+    import dataclasses
+
+    net = Net.load(model, dtype=dtype)
+    scores = {}
+    for k, tree in enumerate(description.trees):
+        one = dataclasses.replace(description, trees=[tree], tree_labels=description.tree_labels[k:k + 1])
+        parts = [net.predict(c.x, lengths=c.lengths).astype(np.float32)
+                 for c in data.iterate_root(path, one, step_size=chunk_entries, dtype=dtype)]
+        scores[tree] = np.concatenate(parts) if parts else np.zeros((0, net.n_outputs), np.float32)
+    return scores
+
+
+def apply(model, path, description, out, *, chunk_entries=100_000, dtype=np.float32, client=None):
     """Score every entry of the description's trees in `path` (files, globs) with the model file
     `model`, chunk by chunk, and write `out`: per input tree a tree of the same name with a branch
     score (K values when the net has K outputs), entry for entry as the input tree chained over
     the files, so it can be added as a friend. Written to a temporary file, then renamed. Returns
-    {tree: entries}."""
+    {tree: entries}.
+
+    client: a dask.distributed Client; the files are then scored in parallel, one task per file,
+    and written in the files' order, so the trees are those of serial scoring."""
     import dataclasses
 
     import uproot
 
     from ._io import replacing
 
-    net = Net.load(model, dtype=dtype)
+    net = Net.load(model, dtype=dtype)  # also checks the model before any work
     K = net.n_outputs
+    if client is not None:
+        files = data.expand(path)
+        tasks = client.map(_score_file, [model] * len(files), files, [description] * len(files),
+                           [chunk_entries] * len(files), [dtype] * len(files), pure=False)
+        per_file = client.gather(tasks)
     counts = {}
     with replacing(out) as tmp, uproot.recreate(tmp) as f:
         for k, tree in enumerate(description.trees):
             one = dataclasses.replace(description, trees=[tree], tree_labels=description.tree_labels[k:k + 1])
             f.mktree(tree, {"score": (np.float32, (K,)) if K > 1 else np.float32})
             counts[tree] = 0
-            for chunk in data.iterate_root(path, one, step_size=chunk_entries, dtype=dtype):
-                score = net.predict(chunk.x, lengths=chunk.lengths).astype(np.float32)
-                f[tree].extend({"score": score if K > 1 else score[:, 0]})
+            chunks = (scores[tree] for scores in per_file) if client is not None else (
+                net.predict(c.x, lengths=c.lengths).astype(np.float32)
+                for c in data.iterate_root(path, one, step_size=chunk_entries, dtype=dtype))
+            for score in chunks:
+                if len(score):
+                    f[tree].extend({"score": score if K > 1 else score[:, 0]})
                 counts[tree] += len(score)
     return counts
 
