@@ -132,3 +132,22 @@ def test_failing_template_call_runs_once_with_one_message(tmp_path):
         with pytest.raises(ValueError) as failure:
             Net.load(path)
         assert str(failure.value).count("not a tmva-lstm model") == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    ((4, 2**62, 4, 3), r"TBasicLSTMLayer \(B=4 H=4611686018427387904 D=4 T=3\): a size beyond 2\^61 overflows"),
+    ((2**62, 4, 4, 3), r"TBasicLSTMLayer \(B=4611686018427387904 .*overflows the address space"),
+    ((4, 2**40, 4, 3), r"TBasicLSTMLayer \(B=4 H=1099511627776 D=4 T=3\): cannot allocate a .* matrix \(\d+ bytes\)"),
+])
+def test_huge_sizes_are_a_memory_error_naming_the_layer(args, message):
+    from tmva_lstm import LSTM
+
+    with pytest.raises(MemoryError, match=message):
+        LSTM(*args)
+
+
+def test_huge_booked_width_is_a_memory_error():
+    from tmva_lstm import Net
+
+    with pytest.raises(MemoryError, match=r"TDenseLayer \(B=100 inputs=4 width=4611686018427387904\)"):
+        Net("InputLayout=3|4:Layout=LSTM|4|4|3|0|0,DENSE|4611686018427387904|LINEAR")

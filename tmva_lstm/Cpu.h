@@ -12,18 +12,33 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <new>
 #include <random>
 #include <string>
 #include <vector>
 
 namespace tmva_lstm {
 
-/// An owning row-major matrix in host memory, zero-initialised.
+/// An owning row-major matrix in host memory, zero-initialised. A size that overflows, or memory
+/// that cannot be had, throws TAllocationError with the bytes wanted.
 template <typename Real>
 class TCpuMatrix {
 public:
    TCpuMatrix() = default;
-   TCpuMatrix(size_t nrows, size_t ncols) : fData(nrows * ncols, Real(0)), fNrows(nrows), fNcols(ncols) {}
+   TCpuMatrix(size_t nrows, size_t ncols) : fNrows(nrows), fNcols(ncols)
+   {
+      const size_t n = CheckedProduct(nrows, ncols, "matrix");
+      const size_t bytes = CheckedProduct(n, sizeof(Real), "matrix bytes");
+      try {
+         fData.assign(n, Real(0));
+      } catch (const std::bad_alloc &) {
+         throw TAllocationError("cannot allocate a " + std::to_string(nrows) + " x " + std::to_string(ncols) +
+                                " matrix (" + std::to_string(bytes) + " bytes)");
+      } catch (const std::length_error &) {
+         throw TAllocationError("a " + std::to_string(nrows) + " x " + std::to_string(ncols) +
+                                " matrix is larger than a vector can hold");
+      }
+   }
 
    size_t GetNrows() const { return fNrows; }
    size_t GetNcols() const { return fNcols; }

@@ -545,9 +545,15 @@ template <typename Real>
 TCudaMatrix<Real>::TCudaMatrix(size_t nrows, size_t ncols) : fNrows(nrows), fNcols(ncols)
 {
    TContext::Instance();
-   if (GetNoElements() == 0)
+   const size_t n = CheckedProduct(nrows, ncols, "matrix");
+   if (n == 0)
       return;
-   Check(cudaMalloc(&fData, GetNoElements() * sizeof(Real)), "cudaMalloc");
+   const size_t bytes = CheckedProduct(n, sizeof(Real), "matrix bytes");
+   if (cudaMalloc(&fData, bytes) != cudaSuccess) {
+      cudaGetLastError(), fData = nullptr;
+      throw TAllocationError("cannot allocate a " + std::to_string(nrows) + " x " + std::to_string(ncols) +
+                             " matrix on the GPU (" + std::to_string(bytes) + " bytes)");
+   }
    Check(cudaMemsetAsync(fData, 0, GetNoElements() * sizeof(Real), Stream()), "cudaMemset");
 }
 

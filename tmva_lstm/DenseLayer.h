@@ -16,10 +16,13 @@ public:
    using typename Base::Matrix_t;
    using typename Base::View_t;
 
-   TDenseLayer(size_t batchSize, size_t inputCols, size_t width, EActivationFunction f)
+   TDenseLayer(size_t batchSize, size_t inputCols, size_t width, EActivationFunction f) try
       : fBatchSize(batchSize), fF(f), fW(width, inputCols), fB(1, width), fdW(width, inputCols), fdB(1, width),
         fDZ(batchSize, width)
    {
+   } catch (const TAllocationError &e) {
+      throw TAllocationError("TDenseLayer (B=" + std::to_string(batchSize) + " inputs=" + std::to_string(inputCols) +
+                             " width=" + std::to_string(width) + "): " + e.what());
    }
 
    void Initialize(EInitialization init, std::mt19937_64 &rng) override

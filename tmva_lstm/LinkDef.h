@@ -43,6 +43,7 @@
 #pragma link C++ class tmva_lstm::TDataFrameReader<float>-;
 #pragma link C++ class tmva_lstm::RReader-;
 #pragma link C++ class tmva_lstm::VCommunicator-;
+#pragma link C++ class tmva_lstm::TAllocationError-;
 #pragma link C++ function tmva_lstm::DefineScore;
 #pragma link C++ class tmva_lstm::TEntrySplit-;
 #pragma link C++ class tmva_lstm::VSampleStream<float>-;

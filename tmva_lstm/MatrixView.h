@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 
 // Used by the CPU code and, compiled by nvcc, by the CUDA kernels: one definition for both.
@@ -47,6 +48,22 @@ public:
    /// Columns [first, first + n): x_t or h_{t-1} inside an [x | h] row.
    TMVA_LSTM_HOST_DEVICE TMatrixView colBlock(size_t first, size_t n) const { return {data + first, rows, n, ld}; }
 };
+
+/// Memory for a matrix cannot be had: its size overflows size_t, or the allocation fails. The
+/// layers add their name and sizes to the message; Python sees MemoryError.
+class TAllocationError : public std::runtime_error {
+public:
+   using std::runtime_error::runtime_error;
+};
+
+/// a · b, or TAllocationError naming `what` when the product overflows size_t.
+inline size_t CheckedProduct(size_t a, size_t b, const char *what = "size")
+{
+   if (b != 0 && a > size_t(-1) / b)
+      throw TAllocationError(std::string(what) + " " + std::to_string(a) + " x " + std::to_string(b) +
+                             " overflows the address space");
+   return a * b;
+}
 
 /// A few copies between views, made together (Architecture_t::CopyBlocks; on the GPU one
 /// kernel): packing W, U, b and the initial state into a layer's stacks, and unpacking the

@@ -354,14 +354,26 @@ VRecurrentLayer<Architecture_t>::VRecurrentLayer(const char *kind, std::vector<s
       fParamNames.push_back(p + fDir.suffix);
    const size_t B = batchSize, H = stateSize, D = inputSize, T = timeSteps;
    const size_t P = fGateNames.size(), G = fBlocks.size();
-   fW = Matrix_t(P * H, D), fU = Matrix_t(P * H, H), fB = Matrix_t(1, P * H);
-   fdW = Matrix_t(P * H, D), fdU = Matrix_t(P * H, H), fdB = Matrix_t(1, P * H);
-   fH0 = Matrix_t(B, H), fC0 = Matrix_t(hasCell ? B : 0, H);
-   fWUb = Matrix_t(G * H, D + H + 1), fdWUb = Matrix_t(G * H, D + H + 1);
-   fXH = Matrix_t((T + 1) * B, D + H + 1), fGates = Matrix_t(T * B, G * H), fC = Matrix_t(hasCell ? (T + 1) * B : 0, H);
-   fDXH = Matrix_t((T + 1) * B, D + H), fDY = Matrix_t(returnSequence ? B : 0, H);
-   fDhCarry = Matrix_t(B, H), fDcCarry = Matrix_t(hasCell ? B : 0, H);
-   fLengths = Matrix_t(B, 1), fHostLengths.assign(B, Scalar_t(0));
+   try { // every size product checked: a huge size is an error naming the layer, never a wrap-around
+      if (H > size_t(-1) / 8 || D > size_t(-1) / 8 || T > size_t(-1) / 8)
+         throw TAllocationError("a size beyond 2^61 overflows the address space");
+      const size_t PH = CheckedProduct(P, H), GH = CheckedProduct(G, H), K = D + H + 1;
+      const size_t TB = CheckedProduct(T, B), T1B = CheckedProduct(T + 1, B);
+      fW = Matrix_t(PH, D), fU = Matrix_t(PH, H), fB = Matrix_t(1, PH);
+      fdW = Matrix_t(PH, D), fdU = Matrix_t(PH, H), fdB = Matrix_t(1, PH);
+      fH0 = Matrix_t(B, H), fC0 = Matrix_t(hasCell ? B : 0, H);
+      fWUb = Matrix_t(GH, K), fdWUb = Matrix_t(GH, K);
+      fXH = Matrix_t(T1B, K), fGates = Matrix_t(TB, GH), fC = Matrix_t(hasCell ? T1B : 0, H);
+      fDXH = Matrix_t(T1B, D + H), fDY = Matrix_t(returnSequence ? B : 0, H);
+      fDhCarry = Matrix_t(B, H), fDcCarry = Matrix_t(hasCell ? B : 0, H);
+      fLengths = Matrix_t(B, 1), fHostLengths.assign(B, Scalar_t(0));
+   } catch (const TAllocationError &e) {
+      throw TAllocationError(name + " (B=" + std::to_string(B) + " H=" + std::to_string(H) + " D=" +
+                             std::to_string(D) + " T=" + std::to_string(T) + "): " + e.what());
+   } catch (const std::bad_alloc &) {
+      throw TAllocationError(name + " (B=" + std::to_string(B) + " H=" + std::to_string(H) + " D=" +
+                             std::to_string(D) + " T=" + std::to_string(T) + "): out of host memory");
+   }
    const std::vector<Scalar_t> ones((T + 1) * B, Scalar_t(1));
    Architecture_t::CopyFromHost(BiasCol(fXH.View()), ones.data(), ones.size(), "constant input");
 }

@@ -234,7 +234,8 @@ private:
 /// run together (each takes part, even with a batch of padding only).
 template <typename Architecture_t>
 void Step(TDeepNet<Architecture_t> &net, TBatchLoader<Architecture_t> &loader, const std::vector<size_t> &index,
-          size_t first, TOptimizer<Architecture_t> *optimizer, TPassLoss &loss, TGradientSum<Architecture_t> *sum)
+          size_t first, TOptimizer<Architecture_t> *optimizer, TPassLoss &loss,
+          TGradientSum<Architecture_t> *sum = nullptr)
 {
    loader.Load(index, first);
    const double w = loader.BatchWeight();
@@ -526,7 +527,7 @@ private:
          drain = std::make_unique<TEpochShuffler>(rest, seed);
       const std::vector<size_t> &order = drain->Next();
       for (size_t first = 0; first < rest; first += B)
-         Step(fNet, fLoader, order, first, &optimizer, loss, nullptr);
+         Step(fNet, fLoader, order, first, &optimizer, loss);
       return loss.Mean();
    }
 
@@ -542,7 +543,7 @@ private:
    {
       index.resize(n);
       std::iota(index.begin(), index.end(), first);
-      Step(fNet, fLoader, index, 0, optimizer, loss, nullptr);
+      Step(fNet, fLoader, index, 0, optimizer, loss);
    }
 
    /// Moves the chunk into the buffer as it makes room: whenever the buffer holds `full` samples,

@@ -84,11 +84,16 @@ def _normalise(cpp_name):
 
 
 def call(fn, *args):
-    """Call into C++. A C++ std::invalid_argument becomes ValueError, any other C++ exception
+    """Call into C++. A C++ std::invalid_argument becomes ValueError, memory that cannot be had
+    (tmva_lstm::TAllocationError, std::bad_alloc) MemoryError, any other C++ exception
     RuntimeError, each with the C++ message alone."""
     try:
         return fn(*args)
     except cppyy.gbl.std.invalid_argument as e:
         raise ValueError(e.what()) from None
+    except cppyy.gbl.tmva_lstm.TAllocationError as e:
+        raise MemoryError(e.what()) from None
+    except cppyy.gbl.std.bad_alloc:
+        raise MemoryError("out of memory (std::bad_alloc)") from None
     except CppError as e:
         raise RuntimeError(e.what()) from None
