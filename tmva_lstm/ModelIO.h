@@ -79,13 +79,19 @@ void SaveModel(TDeepNet<Architecture_t> &net, const std::string &bookingOptions,
    }
 }
 
-/// The booking options a model file was saved with.
-inline std::string ReadModelOptions(const std::string &path)
+/// One header entry of a model file: BookingOptions, Layout, BatchSize, Outputs or Scalar.
+inline std::string ReadModelEntry(const std::string &path, const char *name)
 {
    std::unique_ptr<TFile> file(TFile::Open(path.c_str(), "READ"));
    if (!file || file->IsZombie())
       throw std::invalid_argument("cannot open model file '" + path + "'");
-   return detail::ReadString(*file, "BookingOptions", path);
+   return detail::ReadString(*file, name, path);
+}
+
+/// The booking options a model file was saved with.
+inline std::string ReadModelOptions(const std::string &path)
+{
+   return ReadModelEntry(path, "BookingOptions");
 }
 
 template <typename Architecture_t>

@@ -158,7 +158,7 @@ public:
    explicit RReader(const std::string &path) : fPath(path)
    {
       const TNetSpec spec = ParseBookingOptions(ReadModelOptions(path));
-      if (ReadModelScalar(path) == "double")
+      if (ReadModelEntry(path, "Scalar") == "double")
          fEngine = Load<double>(spec);
       else
          fEngine = Load<float>(spec);
@@ -204,14 +204,6 @@ public:
    }
 
 private:
-   static std::string ReadModelScalar(const std::string &path)
-   {
-      std::unique_ptr<TFile> file(TFile::Open(path.c_str(), "READ"));
-      if (!file || file->IsZombie())
-         throw std::invalid_argument("cannot open model file '" + path + "'");
-      return detail::ReadString(*file, "Scalar", path);
-   }
-
    template <typename Real>
    std::unique_ptr<detail::VReaderEngine> Load(const TNetSpec &spec)
    {
