@@ -1,10 +1,11 @@
 """Data-parallel training under mpiexec, for tests/test_distributed.py:
 
-    mpiexec -n K python tests/mpi_train.py OUT.npz [--die-at-step N]
+    mpiexec -n K python tests/mpi_train.py OUT.npz [--die-at-step N | --raise-on-rank-1]
 
 Every rank fits its share of problem() with distributed=mpi(); rank 0 writes the trained
 parameters and the history to OUT.npz. --die-at-step: rank 1 exits abruptly (os._exit) at its
-N-th gradient sum, to check that the others do not hang."""
+N-th gradient sum; --raise-on-rank-1: rank 1 raises before training; either way the others
+must not hang."""
 
 import os
 import sys
@@ -27,11 +28,13 @@ def problem():
     return (x[:203], y[:203], w[:203], lengths[:203]), (x[203:], y[203:], w[203:], lengths[203:])
 
 
-def main(out, die_at_step=None):
+def main(out, die_at_step=None, raise_on_rank_1=False):
     from tmva_lstm import Net
     from tmva_lstm.distributed import mpi, share
 
     comm = mpi()
+    if raise_on_rank_1 and comm.Rank() == 1:
+        raise ValueError("rank 1 fails alone")
     if die_at_step is not None and comm.Rank() == 1:
         calls = [0]
         reduce = comm.AllreduceSum
@@ -55,4 +58,4 @@ def main(out, die_at_step=None):
 
 if __name__ == "__main__":
     die = int(sys.argv[sys.argv.index("--die-at-step") + 1]) if "--die-at-step" in sys.argv else None
-    main(sys.argv[1], die)
+    main(sys.argv[1], die, "--raise-on-rank-1" in sys.argv)

@@ -71,6 +71,39 @@ def test_a_dying_process_ends_the_run(tmp_path):
 
 
 @needs_mpi
+def test_an_error_in_one_process_ends_the_run(tmp_path):
+    start = time.perf_counter()
+    done = mpiexec(2, os.path.join(HERE, "mpi_train.py"), str(tmp_path / "x.npz"), "--raise-on-rank-1", timeout=60)
+    assert done.returncode != 0 and "rank 1 fails alone" in done.stderr
+    assert time.perf_counter() - start < 60
+
+
+def test_net_takes_its_booked_batch_size_again_after_a_distributed_fit():
+    from tmva_lstm import _cpp
+
+    class TwinComm(_cpp.ns.VCommunicator):
+        """Two processes with the same share: every sum is twice this one's."""
+
+        def Rank(self):
+            return 0
+
+        def Size(self):
+            return 2
+
+        def AllreduceSum(self, values, n):
+            values.reshape((n,))
+            b = np.frombuffer(values, dtype=np.float64, count=n)
+            b[:] = [b[0], b[0]] if n == 2 and b[1] == 0 else 2 * b  # the share sizes, then sums
+
+    (x, y, w, lengths), (xv, yv, wv, lv) = problem()
+    net = Net(OPTIONS, dtype=np.float64)
+    net.fit(x, y, w, lengths, x_valid=xv, y_valid=yv, w_valid=wv, lengths_valid=lv, verbose=False,
+            distributed=TwinComm())
+    assert net.batch_size == 20  # the booked BatchSize, not the 10 rows per process of the fit
+    net.fit(x, y, w, lengths, x_valid=xv, y_valid=yv, w_valid=wv, lengths_valid=lv, verbose=False)
+
+
+@needs_mpi
 def test_cli_distributed_train(tmp_path, tutorial_file):
     out = str(tmp_path / "out")
     done = mpiexec(2, "-m", "tmva_lstm.cli", "train", "--file", tutorial_file, "--distributed", "mpi", "--out", out,

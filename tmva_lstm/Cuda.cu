@@ -549,11 +549,13 @@ TCudaMatrix<Real>::TCudaMatrix(size_t nrows, size_t ncols) : fNrows(nrows), fNco
    if (n == 0)
       return;
    const size_t bytes = CheckedProduct(n, sizeof(Real), "matrix bytes");
-   if (cudaMalloc(&fData, bytes) != cudaSuccess) {
+   const cudaError_t status = cudaMalloc(&fData, bytes);
+   if (status == cudaErrorMemoryAllocation) {
       cudaGetLastError(), fData = nullptr;
       throw TAllocationError("cannot allocate a " + std::to_string(nrows) + " x " + std::to_string(ncols) +
                              " matrix on the GPU (" + std::to_string(bytes) + " bytes)");
    }
+   Check(status, "cudaMalloc"); // any other failure, with its own name
    Check(cudaMemsetAsync(fData, 0, GetNoElements() * sizeof(Real), Stream()), "cudaMemset");
 }
 

@@ -211,6 +211,8 @@ public:
       fSum[at] = weight, fSum[at + 1] = lossSum;
       fComm.AllreduceSum(fSum.data(), fSum.size());
       const double total = fSum[at];
+      if (total == 0) // the whole batch weighs nothing: no gradient, and no step (Step)
+         return {fSum[at + 1], 0.0};
       at = 0;
       for (auto &p : fParameters) {
          const size_t n = p.gradient->GetNoElements();
@@ -250,7 +252,7 @@ void Step(TDeepNet<Architecture_t> &net, TBatchLoader<Architecture_t> &loader, c
    }
    const TPassLoss batch = sum ? sum->Reduce(w, lossSum) : TPassLoss{lossSum, w};
    loss.total += batch.total, loss.weight += batch.weight;
-   if (optimizer)
+   if (optimizer && batch.weight > 0) // every process sees the same total weight, so all step or none
       optimizer->Step();
 }
 
@@ -404,7 +406,7 @@ std::vector<TEpochRecord> Train(TDeepNet<Architecture_t> &net, const TTrainingPh
    std::unique_ptr<TGradientSum<Architecture_t>> sum;
    if (comm)
       sum = std::make_unique<TGradientSum<Architecture_t>>(net, *comm);
-   net.SetDropout(phase.dropout, seed);
+   net.SetDropout(phase.dropout, comm ? seed + uint64_t(comm->Rank()) : seed); // each process its own masks
    TBatchLoader<Architecture_t> loader(train, net), validLoader(valid, net);
    std::vector<size_t> validIndex(valid.GetNSamples());
    std::iota(validIndex.begin(), validIndex.end(), size_t(0));

@@ -122,8 +122,16 @@ def _run_training(args, options, files, description=None):
         + (f"\n  data-parallel over {comm.Size()} MPI processes" if comm else ""))
     stream = dict(stream=args.stream, buffer_size=args.buffer_size, chunk_entries=args.chunk_entries) \
         if hasattr(args, "stream") else {}
-    net, results, seconds = train(files, description or _description(args), options, out_dir=args.out,
-                                  reader=args.reader, seed=args.seed, dtype=args.dtype, distributed=comm, **stream)
+    try:
+        net, results, seconds = train(files, description or _description(args), options, out_dir=args.out,
+                                      reader=args.reader, seed=args.seed, dtype=args.dtype, distributed=comm,
+                                      **stream)
+    except (ValueError, TypeError, OSError, RuntimeError, MemoryError) as e:
+        if comm is None:
+            raise
+        from .distributed import abort
+
+        abort(comm, f"tmva-lstm train: error on MPI rank {comm.Rank()}: {e}")  # the others must not wait
     if results is None:  # not rank 0
         return 0
     print(f"  network: {net.layout}  ({len(net.history)} epochs, {seconds:.1f} s)")
@@ -212,14 +220,18 @@ def apply_command(args):
         except ImportError:
             raise ImportError("--dask-workers/--dask-scheduler need dask.distributed: pip install dask distributed") \
                 from None
-        client = Client(args.dask_scheduler) if args.dask_scheduler else Client(
-            LocalCluster(n_workers=args.dask_workers, threads_per_worker=1, processes=True))
+        cluster = None if args.dask_scheduler else LocalCluster(n_workers=args.dask_workers, threads_per_worker=1,
+                                                                 processes=True)
+        client = Client(args.dask_scheduler or cluster)
+    files = [os.path.abspath(f) if ":" not in f else f for f in args.file]  # workers have their own directory
     try:
-        counts = apply(args.model, args.file, _description(args), args.out, chunk_entries=args.chunk_entries,
-                       dtype=args.dtype, client=client)
+        counts = apply(os.path.abspath(args.model), files, _description(args), args.out,
+                       chunk_entries=args.chunk_entries, dtype=args.dtype, client=client)
     finally:
         if client is not None:
             client.close()
+            if cluster is not None:
+                cluster.close()
     trees = ", ".join(f"{tree} ({n} entries)" for tree, n in counts.items())
     print(f"wrote {args.out}: branch score per entry of {trees}; add it as a friend of the input trees")
     return 0

@@ -13,6 +13,8 @@ K processes × B/K rows train as one process on B rows (Trainer.h: TGradientSum,
 TShardedOrder). The same batches, in one process: net.fit(x, y, ..., shares=K).
 """
 
+import sys
+
 import numpy as np
 
 from . import _cpp
@@ -47,12 +49,27 @@ class MPICommunicator(_cpp.ns.VCommunicator):
 
 def mpi():
     """The MPI communicator of this run; an error when the process was not started as one of
-    several (mpiexec -n K, srun)."""
+    several (mpiexec -n K, srun). From then on an uncaught exception in any process aborts the
+    whole run (MPI_Abort) instead of leaving the others waiting in a sum."""
     comm = MPICommunicator()
     if comm.Size() < 2:
         raise RuntimeError("--distributed mpi: this process is alone (MPI size 1); start K processes with "
                            "mpiexec -n K (or srun under SLURM)")
+    previous = sys.excepthook
+
+    def abort_all(kind, value, traceback):
+        previous(kind, value, traceback)
+        sys.stderr.flush()
+        comm.comm.Abort(1)
+
+    sys.excepthook = abort_all
     return comm
+
+
+def abort(comm, message):
+    """Print message on stderr and end every process of the run (an error one process found)."""
+    print(message, file=sys.stderr, flush=True)
+    comm.comm.Abort(1)
 
 
 def share(array, comm):

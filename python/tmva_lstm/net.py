@@ -151,10 +151,13 @@ class Net:
             comm = distributed if distributed is not None else _cpp.cppyy.nullptr
             run = lambda phase, k: fn(self._net, phase, train, valid, seed + k, bool(verbose),  # noqa: E731
                                       comm, int(shares))
-        for k, phase in enumerate(self.spec.phases):
-            records = _cpp.call(run, phase, k)
-            self.history += [dict(phase=k, epoch=r.epoch, train_loss=r.trainLoss, valid_loss=r.validLoss,
-                                  seconds=r.seconds) for r in records]
+        try:
+            for k, phase in enumerate(self.spec.phases):
+                records = _cpp.call(run, phase, k)
+                self.history += [dict(phase=k, epoch=r.epoch, train_loss=r.trainLoss, valid_loss=r.validLoss,
+                                      seconds=r.seconds) for r in records]
+        finally:
+            self._use_batch_size(self._phase_batch_size())  # after a distributed fit: the booked batch again
         return self.history
 
     def predict(self, x, lengths=None):
