@@ -1,7 +1,8 @@
 // Model files (needs ROOT): the booking options, the layout and every weight under its true
 // name, e.g. layer0_LSTM/W_f (H×D), layer0_LSTM/b_o (1×H), layer2_DENSE/W. Saving writes a
-// temporary file beside the target and renames it, so an interrupted or failed save leaves the
-// previous model intact.
+// temporary file beside the target, checks every write (a full disk included), syncs it to disk,
+// renames it over the target and syncs the directory: an interrupted or failed save leaves the
+// previous model intact, byte for byte, and no temporary file after a failure.
 #pragma once
 
 #include "DeepNet.h"
@@ -13,8 +14,13 @@
 #include <TNamed.h>
 #include <TObjString.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fcntl.h>
 #include <memory>
+#include <sys/stat.h>
 #include <stdexcept>
 #include <string>
 #include <unistd.h>
@@ -23,9 +29,26 @@
 namespace tmva_lstm {
 
 namespace detail {
+inline void Written(int bytes, const std::string &what)
+{
+   if (bytes <= 0)
+      throw std::runtime_error("writing " + what + " failed");
+}
 inline void WriteString(const char *name, const std::string &value)
 {
-   TNamed(name, value.c_str()).Write();
+   Written(TNamed(name, value.c_str()).Write(), std::string("'") + name + "'");
+}
+/// fsync of a file or directory (its entries: the rename); throws naming it.
+inline void Sync(const std::string &path, bool directory)
+{
+   const int fd = ::open(path.c_str(), O_RDONLY | (directory ? O_DIRECTORY : 0));
+   if (fd < 0 || ::fsync(fd) != 0) {
+      const std::string reason = std::strerror(errno);
+      if (fd >= 0)
+         ::close(fd);
+      throw std::runtime_error("cannot sync '" + path + "' to disk: " + reason);
+   }
+   ::close(fd);
 }
 inline std::string ReadString(TFile &file, const char *name, const std::string &path)
 {
@@ -40,12 +63,15 @@ template <typename Architecture_t>
 void SaveModel(TDeepNet<Architecture_t> &net, const std::string &bookingOptions, const std::string &path)
 {
    using Real = typename Architecture_t::Scalar_t;
-   const std::string tmp = path + ".tmp" + std::to_string(::getpid());
-   {
+   static std::atomic<unsigned> saves{0}; // one temporary name per save, also between threads
+   const std::string tmp = path + ".tmp" + std::to_string(::getpid()) + "_" + std::to_string(saves++);
+   const size_t slash = path.rfind('/');
+   const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+   try {
       std::unique_ptr<TFile> file(TFile::Open(tmp.c_str(), "RECREATE"));
       if (!file || file->IsZombie())
-         throw std::runtime_error("cannot write model file '" + tmp + "'");
-      try {
+         throw std::runtime_error("cannot create '" + tmp + "'");
+      {
          detail::WriteString("BookingOptions", bookingOptions);
          detail::WriteString("Layout", net.GetLayout());
          detail::WriteString("BatchSize", std::to_string(net.GetBatchSize()));
@@ -63,19 +89,28 @@ void SaveModel(TDeepNet<Architecture_t> &net, const std::string &bookingOptions,
                TMatrixT<double> m(int(v.rows), int(v.cols));
                for (size_t k = 0; k < host.size(); ++k)
                   m.GetMatrixArray()[k] = double(host[k]); // exact for float and double
-               m.Write(named.first.c_str());
+               detail::Written(m.Write(named.first.c_str()), "weight '" + net.GetLayerName(l) + "/" + named.first + "'");
             }
             file->cd();
          }
-         file->Close();
-      } catch (...) {
-         std::remove(tmp.c_str());
-         throw;
       }
-   }
-   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+      const Long64_t end = file->GetEND();
+      file->Close(); // writes the keys and the header
+      struct stat written;
+      if (file->TestBit(TFile::kWriteError) || ::stat(tmp.c_str(), &written) != 0 || written.st_size < end)
+         throw std::runtime_error("writing '" + tmp + "' failed (disk full?)");
+      detail::Sync(tmp, false);
+      if (std::rename(tmp.c_str(), path.c_str()) != 0)
+         throw std::runtime_error(std::string("cannot move it into place: ") + std::strerror(errno));
+   } catch (const std::exception &e) {
       std::remove(tmp.c_str());
-      throw std::runtime_error("cannot move the new model into place at '" + path + "'");
+      throw std::runtime_error("cannot save the model to '" + path + "': " + e.what() +
+                               "; an existing file there is unchanged");
+   }
+   try {
+      detail::Sync(dir, true); // the rename itself, on disk
+   } catch (const std::exception &e) {
+      throw std::runtime_error("the model was saved to '" + path + "', but " + e.what());
    }
 }
 
