@@ -87,16 +87,23 @@ def test_save_load_bit_identical(splits, tmp_path):
 
 
 def test_failed_save_keeps_the_previous_model(splits, tmp_path):
+    import subprocess
+    import sys
+
     net = fit(splits)
     path = tmp_path / "model.root"
     net.save(path)
     before = path.read_bytes()
-    blocker = f"{path}.tmp{os.getpid()}"  # a non-empty directory where the temporary file would go
-    os.mkdir(blocker)
-    open(os.path.join(blocker, "keep"), "w").close()
-    with pytest.raises(RuntimeError, match="cannot write model file"):
-        Net(SMALL).save(path)
+    # a process that may not write files over 20 KB (RLIMIT_FSIZE; works as root too) saves a larger model
+    big = "InputLayout=10|30:Layout=LSTM|60|30|10|0|1,RESHAPE|FLAT,DENSE|8|TANH,LINEAR:ErrorStrategy=CROSSENTROPY"
+    script = ("import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000)); from tmva_lstm import Net; "
+              f"Net({big!r}).save(sys.argv[1])")
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "cannot save the model to" in done.stderr and "an existing file there is unchanged" in done.stderr
     assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["model.root"]  # no temporary file left
     assert np.array_equal(Net.load(path).predict(splits["test"][0]), net.predict(splits["test"][0]))
 
 
