@@ -129,3 +129,32 @@ def test_names_come_from_one_table():
         Net("InputLayout=10|30:Layout=DENSE|3|SOFTSIGN,LINEAR")
     with pytest.raises(ValueError, match=r"expected one of: CPU, GPU, STANDARD"):
         Net("InputLayout=10|30:Layout=LINEAR:Architecture=TPU")
+
+
+@pytest.mark.parametrize("options, message", [
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|0:ErrorStrategy=CROSSENTROPY:ErrorStrategy=SUMOFSQUARES",
+     "option 'ErrorStrategy' given twice in 'ErrorStrategy=SUMOFSQUARES'"),
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|0:inputlayout=3|4", "option 'inputlayout' given twice"),
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|0:Architecture=CPU:Architecture=CPU", "option 'Architecture' given twice"),
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|0:TrainingStrategy=BatchSize=10,LearningRate=0.1,BatchSize=20",
+     "training option 'BatchSize' given twice in one phase in 'BatchSize=20'"),
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|0:TrainingStrategy=Repetitions=1,TestRepetitions=2",
+     "training option 'TestRepetitions' given twice"),
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|0:TrainingStrategy=ADAM_BETA1=1.0", "ADAM_BETA1 and ADAM_BETA2 must be in"),
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|0:TrainingStrategy=ADAM_BETA2=-0.1", "ADAM_BETA1 and ADAM_BETA2 must be in"),
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|0:TrainingStrategy=Momentum=1.5", "Momentum must be in"),
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|0:TrainingStrategy=ADAM_EPSILON=0", "ADAM_EPSILON must be > 0"),
+])
+def test_repeated_options_and_out_of_range_values_are_refused(options, message):
+    from tmva_lstm import Net
+
+    with pytest.raises(ValueError, match=re.escape(message) if "'" in message else message):
+        Net(options)
+
+
+def test_each_phase_takes_its_own_options():
+    from tmva_lstm import Net
+
+    net = Net("InputLayout=3|4:Layout=LSTM|4|4|3|0|0,DENSE|1|LINEAR:TrainingStrategy=LearningRate=0.1,BatchSize=10|"
+              "LearningRate=0.01,BatchSize=10")
+    assert [p.learningRate for p in net.spec.phases] == [0.1, 0.01]

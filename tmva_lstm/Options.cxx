@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <set>
 #include <stdexcept>
 
 namespace tmva_lstm {
@@ -137,11 +138,14 @@ TLayerSpec ParseLayer(const std::string &token)
 TTrainingPhase ParsePhase(const std::string &text)
 {
    TTrainingPhase phase;
+   std::set<std::string> seen; // each option once: a second one would silently win
    for (const std::string &item : Split(text, ',')) {
       const size_t eq = item.find('=');
       if (eq == std::string::npos)
          Fail("expected Key=Value", item);
       const std::string key = Upper(item.substr(0, eq)), value = item.substr(eq + 1);
+      if (!seen.insert(key == "REPETITIONS" ? "TESTREPETITIONS" : key).second)
+         Fail("training option '" + item.substr(0, eq) + "' given twice in one phase", item);
       if (key == "LEARNINGRATE")
          phase.learningRate = ParseNumber(value, item);
       else if (key == "MOMENTUM")
@@ -181,6 +185,12 @@ TTrainingPhase ParsePhase(const std::string &text)
    }
    if (!(phase.learningRate > 0))
       Fail("LearningRate must be > 0", text);
+   if (!(phase.momentum >= 0 && phase.momentum < 1))
+      Fail("Momentum must be in [0, 1)", text);
+   if (!(phase.beta1 >= 0 && phase.beta1 < 1) || !(phase.beta2 >= 0 && phase.beta2 < 1))
+      Fail("ADAM_BETA1 and ADAM_BETA2 must be in [0, 1)", text);
+   if (!(phase.epsilon > 0))
+      Fail("ADAM_EPSILON must be > 0", text);
    return phase;
 }
 
@@ -191,6 +201,7 @@ TNetSpec ParseBookingOptions(const std::string &options)
    TNetSpec spec;
    spec.options = options;
    bool haveInput = false, haveLayout = false;
+   std::set<std::string> seen; // each option once: a second one would silently win
    for (const std::string &option : Split(options, ':')) {
       if (option.empty())
          continue;
@@ -202,6 +213,8 @@ TNetSpec ParseBookingOptions(const std::string &options)
          Fail("expected Key=Value", option);
       }
       const std::string key = Upper(option.substr(0, eq)), value = option.substr(eq + 1);
+      if (!seen.insert(key).second)
+         Fail("option '" + option.substr(0, eq) + "' given twice", option);
       if (key == "INPUTLAYOUT") { // time|input, or 1|time|input
          std::vector<std::string> f = Split(value, '|');
          if (f.size() == 3 && f[0] == "1")
