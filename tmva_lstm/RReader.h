@@ -21,6 +21,7 @@
 #include <ROOT/RDataFrame.hxx>
 #include <ROOT/RVec.hxx>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -126,12 +127,11 @@ private:
       auto worker = (B == 1 ? fSingle : fBatch).Acquire([&] { return std::make_unique<TWorker>(fSpec, *fPrototype, B); });
       for (size_t first = 0; first < n; first += B) {
          const size_t m = std::min(B, n - first);
-         std::fill(worker->host.begin(), worker->host.end(), Real(0));
+         std::copy_n(x + first * N, m * N, worker->host.begin()); // converted to Real
+         std::fill(worker->host.begin() + m * N, worker->host.end(), Real(0)); // padding events (last batch)
          std::fill(worker->hostLengths.begin(), worker->hostLengths.end(), Real(0));
-         for (size_t k = 0; k < m * N; ++k)
-            worker->host[k] = Real(x[first * N + k]);
-         for (size_t r = 0; lengths && r < m; ++r)
-            worker->hostLengths[r] = Real(lengths[first + r]);
+         if (lengths)
+            std::copy_n(lengths + first, m, worker->hostLengths.begin());
          Arch::CopyFromHost(worker->x.View(), worker->host.data(), worker->host.size(), "RReader: input");
          if (lengths)
             Arch::CopyFromHost(worker->lengths.View(), worker->hostLengths.data(), B, "RReader: lengths");

@@ -88,18 +88,22 @@ def evaluate(net, samples, part="given"):
             "loss": loss, "samples": int(len(y))}
 
 
-def _score_file(model, path, description, chunk_entries, dtype):
-    """{tree: scores} of one file, chunk by chunk (what a Dask worker runs)."""
+def _tree_scores(net, path, description, k, chunk_entries, dtype):
+    """The scores of tree k of the description in `path`, chunk after chunk."""
     import dataclasses
 
+    one = dataclasses.replace(description, trees=[description.trees[k]],
+                              tree_labels=description.tree_labels[k:k + 1])
+    for chunk in data.iterate_root(path, one, step_size=chunk_entries, dtype=dtype):
+        yield net.predict(chunk.x, lengths=chunk.lengths).astype(np.float32)
+
+
+def _score_file(model, path, description, chunk_entries, dtype):
+    """{tree: scores} of one file (what a Dask worker runs)."""
     net = Net.load(model, dtype=dtype)
-    scores = {}
-    for k, tree in enumerate(description.trees):
-        one = dataclasses.replace(description, trees=[tree], tree_labels=description.tree_labels[k:k + 1])
-        parts = [net.predict(c.x, lengths=c.lengths).astype(np.float32)
-                 for c in data.iterate_root(path, one, step_size=chunk_entries, dtype=dtype)]
-        scores[tree] = np.concatenate(parts) if parts else np.zeros((0, net.n_outputs), np.float32)
-    return scores
+    empty = np.zeros((0, net.n_outputs), np.float32)
+    return {tree: np.concatenate([empty, *_tree_scores(net, path, description, k, chunk_entries, dtype)])
+            for k, tree in enumerate(description.trees)}
 
 
 def apply(model, path, description, out, *, chunk_entries=100_000, dtype=np.float32, client=None):
@@ -111,8 +115,6 @@ def apply(model, path, description, out, *, chunk_entries=100_000, dtype=np.floa
 
     client: a dask.distributed Client; the files are then scored in parallel, one task per file,
     and written in the files' order, so the trees are those of serial scoring."""
-    import dataclasses
-
     import uproot
 
     from ._io import replacing
@@ -127,12 +129,10 @@ def apply(model, path, description, out, *, chunk_entries=100_000, dtype=np.floa
     counts = {}
     with replacing(out) as tmp, uproot.recreate(tmp) as f:
         for k, tree in enumerate(description.trees):
-            one = dataclasses.replace(description, trees=[tree], tree_labels=description.tree_labels[k:k + 1])
             f.mktree(tree, {"score": (np.float32, (K,)) if K > 1 else np.float32})
             counts[tree] = 0
-            chunks = (scores[tree] for scores in per_file) if client is not None else (
-                net.predict(c.x, lengths=c.lengths).astype(np.float32)
-                for c in data.iterate_root(path, one, step_size=chunk_entries, dtype=dtype))
+            chunks = (scores[tree] for scores in per_file) if client is not None else \
+                _tree_scores(net, path, description, k, chunk_entries, dtype)
             for score in chunks:
                 if len(score):
                     f[tree].extend({"score": score if K > 1 else score[:, 0]})
