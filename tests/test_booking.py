@@ -158,3 +158,68 @@ def test_each_phase_takes_its_own_options():
     net = Net("InputLayout=3|4:Layout=LSTM|4|4|3|0|0,DENSE|1|LINEAR:TrainingStrategy=LearningRate=0.1,BatchSize=10|"
               "LearningRate=0.01,BatchSize=10")
     assert [p.learningRate for p in net.spec.phases] == [0.1, 0.01]
+
+
+@pytest.mark.parametrize("options, message", [
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|1,RESHAPE|x|FLAT,LINEAR", "RESHAPE takes RESHAPE|FLAT or RESHAPE|depth|"),
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|1,RESHAPE|1|1|FLAT,LINEAR", "RESHAPE takes"),
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|1,RESHAPE|FLAT|FLAT,LINEAR", "RESHAPE takes"),
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|1,RESHAPE|1|0|12|FLAT,LINEAR", "expected a positive integer, got '0'"),
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|1,RESHAPE|1|1|12,LINEAR", "RESHAPE takes"),
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|1,RESHAPE|1|1|13|FLAT,LINEAR",
+     "depth x height x width is 13, but the layer flattens 12 values per sample in 'RESHAPE|1|1|13|FLAT'"),
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|1,RESHAPE|FLAT,LINEAR:BatchLayout=10|3|4:TrainingStrategy=BatchSize=20",
+     "BatchLayout must be BatchSize|timeSteps|inputSize or 1|BatchSize|timeSteps*inputSize (BatchSize 20, "
+     "InputLayout 3|4) in 'BatchLayout=10|3|4'"),
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|1,RESHAPE|FLAT,LINEAR:BatchLayout=1|20|13:TrainingStrategy=BatchSize=20",
+     "BatchLayout must be"),
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|1,RESHAPE|FLAT,LINEAR:BatchLayout=20|12", "BatchLayout takes depth|height|width"),
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|1,RESHAPE|FLAT,LINEAR:TrainingStrategy=BatchSize=0x10",
+     "expected a non-negative integer, got '0x10'"),
+    ("InputLayout=3|4:Layout=LSTM|+4|4|3|0|1,RESHAPE|FLAT,LINEAR", "got '+4'"),
+])
+def test_reshape_and_batch_layout_as_tmva_reads_them(options, message):
+    """RESHAPE|FLAT or RESHAPE|depth|height|width|FLAT (its product is what it flattens); BatchLayout
+    BatchSize|T|D or 1|BatchSize|T*D, as MethodDL checks it; counts are digits only."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Net(options)
+
+
+def test_accepted_forms_mean_what_tmva_says():
+    """TMVA removes spaces before it parses; RESHAPE|1|1|N|FLAT is RESHAPE|FLAT; either BatchLayout
+    form that fits is accepted. FormatBookingOptions writes every setting out, and parses back to
+    the same network."""
+    spaced = Net("InputLayout = 3|4 : Layout = LSTM|4|4|3|0|1, RESHAPE|1|1|12|FLAT, LINEAR :"
+                 " BatchLayout=16|3|4 : TrainingStrategy = LearningRate=0.1, BatchSize=16")
+    plain = Net("InputLayout=3|4:Layout=LSTM|4|4|3|0|1,RESHAPE|FLAT,LINEAR:BatchLayout=1|16|12:"
+                "TrainingStrategy=LearningRate=0.1,BatchSize=16")
+    assert spaced.layout == plain.layout == "LSTM|4|4|3|0|1,RESHAPE|FLAT,DENSE|1|LINEAR"
+    assert spaced.spec.phases[0].learningRate == 0.1 and spaced.batch_size == 16
+    canonical = _cpp.ns.FormatBookingOptions(spaced.spec)
+    assert str(canonical) == str(_cpp.ns.FormatBookingOptions(_cpp.ns.ParseBookingOptions(canonical)))
+    for a, b in zip(Net(str(canonical)).weights.values(), spaced.weights.values()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fuzzed_booking_strings_end_in_a_refusal_or_a_faithful_parse():
+    """3000 seeded mutations of valid booking strings (tests/cpp/FuzzBooking.h, which ctest also
+    runs under the sanitizers), each parsed in a child process: every case ends in a clear
+    refusal, or in a string whose canonical form parses to the same network. Run from a fresh
+    process, so that no thread of an earlier test is alive when it forks."""
+    import os
+    import subprocess
+    import sys
+
+    header = os.path.join(os.path.dirname(__file__), "cpp", "FuzzBooking.h")
+    code = ("from tmva_lstm import _cpp; import cppyy\n"
+            f"cppyy.include({header!r})\n"
+            "r = cppyy.gbl.tmva_lstm.fuzz.FuzzBookingStrings(1, 3000)\n"
+            "print('\\n'.join(str(f) for f in r.failures))\n"
+            "print(r.cases, r.refused, r.unbuildable, r.accepted.size(), r.failures.size())\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    *failures, counts = result.stdout.strip().splitlines()
+    cases, refused, unbuildable, accepted, failed = map(int, counts.split())
+    assert failures == [] and failed == 0
+    assert cases == 3000 and refused + unbuildable + accepted == 3000
+    assert refused > 1000 and accepted > 100  # the mutations reach both outcomes

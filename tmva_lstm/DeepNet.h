@@ -349,7 +349,13 @@ std::unique_ptr<TDeepNet<Architecture_t>> BuildDeepNet(const TNetSpec &spec, siz
             net->AddRecurrentLayer(layer, typename Architecture_t::Scalar_t(spec.forgetGateBias));
             break;
          case TLayerSpec::kDense: net->AddDenseLayer(layer.width ? layer.width : nOutputs, layer.activation); break;
-         case TLayerSpec::kReshape: net->AddReshapeLayer(); break;
+         case TLayerSpec::kReshape:
+            if (layer.width && layer.width != net->GetOutputCols())
+               throw std::invalid_argument("depth x height x width is " + std::to_string(layer.width) +
+                                           ", but the layer flattens " + std::to_string(net->GetOutputCols()) +
+                                           " values per sample");
+            net->AddReshapeLayer();
+            break;
          }
       } catch (const std::invalid_argument &e) {
          const bool afterBidirectional = l > 0 && spec.layers[l - 1].bidirectional;

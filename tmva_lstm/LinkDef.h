@@ -19,6 +19,7 @@
 #pragma link C++ function tmva_lstm::InitializationFromName;
 #pragma link C++ function tmva_lstm::InitializationName;
 #pragma link C++ function tmva_lstm::ParseBookingOptions;
+#pragma link C++ function tmva_lstm::FormatBookingOptions;
 #pragma link C++ function tmva_lstm::ReadModelOptions;
 #pragma link C++ function tmva_lstm::MakeTutorialData;
 #pragma link C++ function tmva_lstm::MakeTrackData;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <set>
 #include <stdexcept>
 
@@ -38,7 +40,7 @@ size_t ParseCount(const std::string &text, const std::string &token, bool allowZ
    size_t used = 0;
    unsigned long long value = 0;
    try {
-      if (text.empty() || text[0] == '-' || text[0] == '+')
+      if (text.empty() || !std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); }))
          throw std::invalid_argument(text);
       value = std::stoull(text, &used);
    } catch (const std::exception &) {
@@ -120,10 +122,16 @@ TLayerSpec ParseLayer(const std::string &token)
          Fail("DENSE takes DENSE|width|activation", token);
       spec.width = ParseCount(f[1], token);
       spec.activation = ParseName(kActivationNames, f[2], "activation", token);
-   } else if (kind == "RESHAPE") { // RESHAPE|FLAT (TMVA also writes RESHAPE|1|1|N|FLAT)
-      if (Upper(f.back()) != "FLAT")
-         Fail("only RESHAPE|FLAT is supported", token);
+   } else if (kind == "RESHAPE") { // RESHAPE|FLAT, or TMVA's RESHAPE|depth|height|width|FLAT
+      if ((f.size() != 2 && f.size() != 5) || Upper(f.back()) != "FLAT")
+         Fail("RESHAPE takes RESHAPE|FLAT or RESHAPE|depth|height|width|FLAT (only flattening is available)", token);
       spec.kind = TLayerSpec::kReshape;
+      if (f.size() == 5) {
+         const size_t d = ParseCount(f[1], token), h = ParseCount(f[2], token), w = ParseCount(f[3], token);
+         if (h > SIZE_MAX / d || w > SIZE_MAX / (d * h))
+            Fail("depth x height x width overflows", token);
+         spec.width = d * h * w;
+      }
    } else if (f.size() == 1 && FindName(kActivationNames, f[0], true)) {
       spec.activation = FindName(kActivationNames, f[0], true)->value;
       spec.width = 0; // the output layer: as wide as the outputs
@@ -201,8 +209,11 @@ TNetSpec ParseBookingOptions(const std::string &options)
    TNetSpec spec;
    spec.options = options;
    bool haveInput = false, haveLayout = false;
+   std::vector<size_t> batchLayout;
    std::set<std::string> seen; // each option once: a second one would silently win
-   for (const std::string &option : Split(options, ':')) {
+   std::string text = options; // TMVA removes the spaces before it parses (MethodDL::ParseKeyValueString)
+   text.erase(std::remove_if(text.begin(), text.end(), [](unsigned char c) { return std::isspace(c); }), text.end());
+   for (const std::string &option : Split(text, ':')) {
       if (option.empty())
          continue;
       const size_t eq = option.find('=');
@@ -223,9 +234,11 @@ TNetSpec ParseBookingOptions(const std::string &options)
             Fail("InputLayout takes timeSteps|inputSize", option);
          spec.timeSteps = ParseCount(f[0], option), spec.inputSize = ParseCount(f[1], option);
          haveInput = true;
-      } else if (key == "BATCHLAYOUT") { // checked against the input layout after parsing
+      } else if (key == "BATCHLAYOUT") { // depth|height|width, checked below as TMVA's MethodDL checks it
          for (const std::string &f : Split(value, '|'))
-            ParseCount(f, option);
+            batchLayout.push_back(ParseCount(f, option));
+         if (batchLayout.size() != 3)
+            Fail("BatchLayout takes depth|height|width", option);
       } else if (key == "LAYOUT") {
          for (const std::string &token : Split(value, ','))
             spec.layers.push_back(ParseLayer(token));
@@ -262,7 +275,76 @@ TNetSpec ParseBookingOptions(const std::string &options)
       Fail("Layout=... is required", options);
    if (spec.phases.empty())
       spec.phases.push_back(TTrainingPhase{});
+   if (!batchLayout.empty()) // B|T|D (depth = batch size) or 1|B|T·D, for every phase's BatchSize
+      for (const TTrainingPhase &phase : spec.phases) {
+         const size_t depth = batchLayout[0], height = batchLayout[1], width = batchLayout[2];
+         const size_t cols = spec.GetInputCols();
+         const bool byDepth = depth == phase.batchSize && height <= cols && width <= cols && height * width == cols;
+         const bool byHeight = depth == 1 && height == phase.batchSize && width == cols;
+         if (!byDepth && !byHeight)
+            Fail("BatchLayout must be BatchSize|timeSteps|inputSize or 1|BatchSize|timeSteps*inputSize (BatchSize " +
+                    std::to_string(phase.batchSize) + ", InputLayout " + std::to_string(spec.timeSteps) + "|" +
+                    std::to_string(spec.inputSize) + ")",
+                 "BatchLayout=" + std::to_string(depth) + "|" + std::to_string(height) + "|" + std::to_string(width));
+      }
    return spec;
+}
+
+namespace {
+
+/// A double that reads back bit for bit.
+std::string Exact(double v)
+{
+   char buf[32];
+   std::snprintf(buf, sizeof buf, "%.17g", v);
+   return buf;
+}
+
+std::string FormatLayer(const TLayerSpec &layer)
+{
+   const auto flag = [](bool b) { return b ? "1" : "0"; };
+   switch (layer.kind) {
+   case TLayerSpec::kRecurrent: {
+      const char *kind = layer.cell == ERecurrentCell::kLSTM ? "LSTM" : layer.cell == ERecurrentCell::kGRU ? "GRU" : "RNN";
+      return std::string(kind) + "|" + std::to_string(layer.stateSize) + "|" + std::to_string(layer.inputSize) + "|" +
+             std::to_string(layer.timeSteps) + "|" + flag(layer.rememberState) + "|" + flag(layer.returnSequence) +
+             (layer.cell == ERecurrentCell::kGRU ? std::string("|") + flag(layer.resetGateAfter) : "") +
+             (layer.bidirectional ? "|BIDIRECTIONAL" : "");
+   }
+   case TLayerSpec::kReshape: return layer.width ? "RESHAPE|1|1|" + std::to_string(layer.width) + "|FLAT" : "RESHAPE|FLAT";
+   case TLayerSpec::kDense: break;
+   }
+   const std::string activation = NameOf(kActivationNames, layer.activation, true);
+   return layer.width ? "DENSE|" + std::to_string(layer.width) + "|" + activation : activation;
+}
+
+std::string FormatPhase(const TTrainingPhase &p)
+{
+   std::string s = "LearningRate=" + Exact(p.learningRate) + ",Momentum=" + Exact(p.momentum) +
+                   ",Optimizer=" + NameOf(kOptimizerNames, p.optimizer, true) +
+                   ",BatchSize=" + std::to_string(p.batchSize) + ",MaxEpochs=" + std::to_string(p.maxEpochs) +
+                   ",ConvergenceSteps=" + std::to_string(p.convergenceSteps) + ",ADAM_BETA1=" + Exact(p.beta1) +
+                   ",ADAM_BETA2=" + Exact(p.beta2) + ",ADAM_EPSILON=" + Exact(p.epsilon);
+   for (size_t l = 0; l < p.dropout.size(); ++l)
+      s += (l ? "+" : ",DropConfig=") + Exact(p.dropout[l]);
+   return s;
+}
+
+} // namespace
+
+std::string FormatBookingOptions(const TNetSpec &spec)
+{
+   std::string layout, phases;
+   for (const TLayerSpec &layer : spec.layers)
+      layout += (layout.empty() ? "" : ",") + FormatLayer(layer);
+   for (const TTrainingPhase &phase : spec.phases)
+      phases += (phases.empty() ? "" : "|") + FormatPhase(phase);
+   return "InputLayout=" + std::to_string(spec.timeSteps) + "|" + std::to_string(spec.inputSize) + ":Layout=" + layout +
+          ":ErrorStrategy=" + NameOf(kLossNames, spec.loss, true) +
+          ":WeightInitialization=" + NameOf(kInitializationNames, spec.init, true) +
+          ":Architecture=" + spec.architecture + ":RandomSeed=" + std::to_string(spec.seed) +
+          ":ForgetGateBias=" + Exact(spec.forgetGateBias) + ":ValidationSize=" + Exact(spec.validationFraction) +
+          ":TrainingStrategy=" + phases;
 }
 
 } // namespace tmva_lstm

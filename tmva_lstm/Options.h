@@ -21,7 +21,9 @@ struct TLayerSpec {
    bool rememberState = false, returnSequence = false; // recurrent
    bool resetGateAfter = false;                        // GRU
    bool bidirectional = false;                         // recurrent
-   size_t width = 0;     ///< DENSE; 0 = as many as the outputs (a bare "LINEAR", "SIGMOID", ...)
+   /// DENSE: its width, 0 = as many as the outputs (a bare "LINEAR", "SIGMOID", ...);
+   /// RESHAPE|d|h|w|FLAT: d·h·w, which must equal the values it flattens (0: RESHAPE|FLAT)
+   size_t width = 0;
    EActivationFunction activation = EActivationFunction::kIdentity;
 };
 
@@ -56,5 +58,9 @@ struct TNetSpec {
 
 /// Throws std::invalid_argument quoting the offending token for anything unknown or malformed.
 TNetSpec ParseBookingOptions(const std::string &options);
+
+/// The booking string of `spec`, every setting written out: it parses to the same network and
+/// training (doubles to the last bit).
+std::string FormatBookingOptions(const TNetSpec &spec);
 
 } // namespace tmva_lstm
