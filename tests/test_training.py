@@ -252,3 +252,25 @@ def test_fit_and_predict_with_lengths(layer, rng):
         net.predict(x, lengths=lengths[:-1])
     with pytest.raises(ValueError, match="lengths for both"):
         net.fit(x, y, lengths=lengths, x_valid=x, y_valid=y, verbose=False)
+
+
+def test_predict_from_several_threads_on_one_net():
+    """Calls into one Net take turns (its lock; cppyy also holds the GIL for each C++ call), so
+    every thread gets what it would alone."""
+    import threading
+
+    net = Net(SMALL)
+    xs = [np.random.default_rng(k).normal(size=(20 + k, 10, 30)).astype(np.float32) for k in range(6)]
+    serial = [net.predict(x) for x in xs]
+    got = {}
+
+    def work(k):
+        for r in range(5):
+            got[k, r] = net.predict(xs[k])
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(np.array_equal(got[k, r], serial[k]) for k in range(6) for r in range(5))

@@ -2,6 +2,10 @@
 architecture (libTMVALSTMCuda, built where nvcc and cuBLAS were found) on first request."""
 
 import os
+import pickle
+import select
+import signal
+import time
 import warnings
 
 with warnings.catch_warnings():
@@ -97,3 +101,48 @@ def call(fn, *args):
         raise MemoryError("out of memory (std::bad_alloc)") from None
     except CppError as e:
         raise RuntimeError(e.what()) from None
+
+
+def run_in_child(fn, what, timeout=120):
+    """fn() in a forked child, and its result, or the exception it raised, pickled back. A file so
+    damaged that ROOT's own reading crashes, corrupts memory or hangs then raises ValueError here,
+    and this process never reads it."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: fn, its outcome into the pipe, out without Python's clean-up
+        try:
+            os.close(r)
+            # ROOT's own handlers would print a stack trace, which takes locks a corrupted heap may
+            # hold: the child would hang instead of dying
+            for sig in (signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGILL, signal.SIGFPE):
+                signal.signal(sig, signal.SIG_DFL)
+            try:
+                outcome = (True, fn())
+            except (ValueError, MemoryError, RuntimeError, OSError) as e:
+                outcome = (False, e)
+            with os.fdopen(w, "wb") as pipe:
+                pickle.dump(outcome, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+        finally:
+            os._exit(0)
+    os.close(w)
+    chunks, deadline = [], time.monotonic() + timeout
+    with os.fdopen(r, "rb") as pipe:
+        while True:
+            if not select.select([pipe], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise ValueError(f"{what}: reading it did not finish within {timeout} s; the file is damaged")
+            chunk = os.read(pipe.fileno(), 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        raise ValueError(f"{what}: ROOT crashed reading it (signal {os.WTERMSIG(status)}, in a child process); "
+                         "the file is damaged")
+    if not chunks:
+        raise RuntimeError(f"{what}: the child process reading it ended without an answer")
+    ok, value = pickle.loads(b"".join(chunks))
+    if not ok:
+        raise value
+    return value

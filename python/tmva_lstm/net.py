@@ -2,6 +2,9 @@
 from NumPy arrays. The training loop, losses and optimizers are the C++ ones; Python only moves
 arrays across."""
 
+import functools
+import threading
+
 import numpy as np
 
 from . import _cpp
@@ -26,6 +29,37 @@ def _arch_of(spec, dtype):
         raise RuntimeError(f"Architecture={spec.architecture}: {e}") from None
 
 
+def _one_at_a_time(method):
+    """The C++ network has one set of batch buffers: calls into it from several threads take
+    turns (the Net's lock)."""
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return locked
+
+
+_compiled_loads = set()
+
+
+def _compile_load(dtype):
+    """Has cling compile the calls Net.load's child makes, here and once: what a child compiles
+    is lost with it (about 0.5 s a load). A missing file runs them to their first check."""
+    if _dtype_name(dtype) in _compiled_loads:
+        return
+    level, _cpp.ROOT.gErrorIgnoreLevel = _cpp.ROOT.gErrorIgnoreLevel, _cpp.ROOT.kFatal  # ROOT's "no such file"
+    try:
+        for fn in (_cpp.ns.ReadModelOptions,
+                   _cpp.template(_cpp.ns, "LoadModel", _cpp.architecture("cpu", _dtype_name(dtype)))):
+            try:
+                _cpp.call(fn, "/nonexistent/tmva-lstm-model.root")
+            except ValueError:
+                pass
+    finally:
+        _cpp.ROOT.gErrorIgnoreLevel = level
+    _compiled_loads.add(_dtype_name(dtype))
+
+
 class Net:
     """A network described by TMVA booking options, e.g.
 
@@ -34,13 +68,18 @@ class Net:
 
     Inputs x are (n, T, D); targets y (n,) or (n, K); weights w (n,); lengths (n,) the number
     of real steps of each sample (0 … T; x right-padded past it), or None for all T.
+
+    Threads: one Net may be used from several threads; its calls take turns (a lock per Net), so
+    each gives what it would alone. For inference in parallel, give each thread its own Net (or
+    use RReader in C++). forward_batch/backward_batch are a pair for one thread.
     """
 
-    def __init__(self, options, n_outputs=1, dtype=np.float32, *, _net=None):
+    def __init__(self, options, n_outputs=1, dtype=np.float32, *, _net=None, _arch=None):
+        self._lock = threading.RLock()
         self.dtype = np.dtype(dtype)
         self.options = options
         self.spec = _cpp.call(_cpp.ns.ParseBookingOptions, options)
-        self._arch = _arch_of(self.spec, self.dtype)
+        self._arch = _arch or _arch_of(self.spec, self.dtype)
         batch_sizes = {phase.batchSize for phase in self.spec.phases}
         if len(batch_sizes) != 1:
             raise ValueError(f"booking options: every training phase needs the same BatchSize, got {sorted(batch_sizes)}")
@@ -50,11 +89,27 @@ class Net:
 
     @classmethod
     def load(cls, path, dtype=np.float32):
-        """A model saved by save() (or by a macro), with bit-identical predictions."""
-        options = _cpp.call(_cpp.ns.ReadModelOptions, str(path))
+        """A model saved by save() (or by a macro), with bit-identical predictions. A changed or
+        damaged file is refused, naming the entry (every header entry, layer layout and weight
+        has a checksum). The file is read in a child process, so that one so damaged that ROOT's
+        own reading crashes or hangs raises ValueError instead."""
+        path = str(path)
+
+        def read():  # in the child: C++ LoadModel on the CPU, its parameters back
+            options = str(_cpp.call(_cpp.ns.ReadModelOptions, path))
+            cpu = _cpp.architecture("cpu", _dtype_name(dtype))
+            net = cls(options, dtype=dtype, _net=_cpp.call(_cpp.template(_cpp.ns, "LoadModel", cpu), path), _arch=cpu)
+            return options, net.batch_size, net.n_outputs, net.parameters
+
+        _compile_load(dtype)
+        options, batch_size, n_outputs, params = _cpp.run_in_child(read, f"model file '{path}'")
         spec = _cpp.call(_cpp.ns.ParseBookingOptions, options)
-        net = _cpp.call(_cpp.template(_cpp.ns, "LoadModel", _arch_of(spec, dtype)), str(path))
-        return cls(options, dtype=dtype, _net=net)
+        arch = _arch_of(spec, dtype)
+        net = cls(options, dtype=dtype, _net=_cpp.call(_cpp.template(_cpp.ns, "BuildDeepNet", arch), spec, batch_size,
+                                                      n_outputs))
+        for name, value in params.items():
+            net.set_parameter(name, value)
+        return net
 
     def _phase_batch_size(self):
         return self.spec.phases[0].batchSize
@@ -113,6 +168,7 @@ class Net:
         return dataset
 
     # -- training and inference -----------------------------------------------------------------
+    @_one_at_a_time
     def fit(self, x, y=None, w=None, lengths=None, *, x_valid, y_valid=None, w_valid=None, lengths_valid=None,
             seed=None, verbose=True, buffer_size=100_000, distributed=None, shares=1):
         """Every TrainingStrategy phase in turn; one progress line per epoch when verbose.
@@ -160,21 +216,25 @@ class Net:
             self._use_batch_size(self._phase_batch_size())  # after a distributed fit: the booked batch again
         return self.history
 
+    @_one_at_a_time
     def predict(self, x, lengths=None):
         """(n, K) predictions: probabilities for CROSSENTROPY/MUTUALEXCLUSIVE, values for SUMOFSQUARES."""
         data = self._dataset(x, lengths=lengths)
         out = _cpp.call(_cpp.template(_cpp.ns, "Predict", self._arch), self._net, data)
         return np.array(out, dtype=self.dtype).reshape(data.GetNSamples(), self.n_outputs)
 
+    @_one_at_a_time
     def loss(self, x, y, w=None, lengths=None):
         """The weighted mean loss over a data set."""
         return float(_cpp.call(_cpp.template(_cpp.ns, "EvaluateLoss", self._arch), self._net, self._dataset(x, y, w, lengths)))
 
+    @_one_at_a_time
     def save(self, path):
         """Write a ROOT file (weights under their true names, layout and options). Written to a
         temporary file first, so a failed save leaves an existing model intact."""
         _cpp.call(_cpp.template(_cpp.ns, "SaveModel", self._arch), self._net, self.options, str(path))
 
+    @_one_at_a_time
     def export_onnx(self, path, lengths=False):
         """Write the net as an ONNX file (needs the onnx package): input x (batch, T, D) float32,
         and with lengths=True also sequence_lens (batch,) int32; output y, as predict gives it.
@@ -195,6 +255,7 @@ class Net:
         _cpp.call(self._arch.CopyToHost, out, out.size, view)
         return out
 
+    @_one_at_a_time
     def forward_batch(self, x, lengths=None, training=False):
         """Raw network output (before σ/softmax) for one batch x (B, T, D); training applies the
         first phase's dropout."""
@@ -206,6 +267,7 @@ class Net:
         _cpp.call(self._net.Forward, self._x, self._l if self._l is not None else _cpp.cppyy.nullptr, bool(training))
         return self._to_numpy(self._net.GetOutput().View())
 
+    @_one_at_a_time
     def backward_batch(self, y, w):
         """After forward_batch: the loss value, and every parameter gradient by name."""
         Y, W = self._matrix(np.reshape(y, (self.batch_size, -1)), "y"), self._matrix(w, "w")
@@ -234,16 +296,19 @@ class Net:
                 for prefix, layer in self._layers() for p in layer.GetParameters()}
 
     @property
+    @_one_at_a_time
     def weights(self):
         """Every weight under its true name, as in the model file (e.g. layer0_LSTM/W_f)."""
         return {f"{prefix}/{named.first}": self._to_numpy(named.second)
                 for prefix, layer in self._layers() for named in layer.GetNamedWeights()}
 
     @property
+    @_one_at_a_time
     def parameters(self):
         """Stacked parameters, e.g. layer0_LSTM/W (4H, D); assignable with set_parameter."""
         return {name: self._to_numpy(v.View()) for name, (v, _) in self._parameters().items()}
 
+    @_one_at_a_time
     def set_parameter(self, name, value):
         params = self._parameters()
         if name not in params:
