@@ -151,3 +151,53 @@ def test_huge_booked_width_is_a_memory_error():
 
     with pytest.raises(MemoryError, match=r"TDenseLayer \(B=100 inputs=4 width=4611686018427387904\)"):
         Net("InputLayout=3|4:Layout=LSTM|4|4|3|0|0,DENSE|4611686018427387904|LINEAR")
+
+
+NET = "InputLayout=5|4:Layout=LSTM|3|4|5|0|0,DENSE|1|LINEAR"
+
+
+@pytest.mark.parametrize("shape", [(0, T, D), (3, D, T), (3, T * D), (3, T, D, 1), (3, 1, T, D)])
+def test_net_takes_exactly_n_t_d(shape):
+    """Net.fit/predict/loss take (n, T, D) with n >= 1, nothing reshaped into it."""
+    net = Net(NET)
+    with pytest.raises(ValueError, match=r"x must have shape \(n, 5, 4\) with n >= 1, got"):
+        net.predict(np.zeros(shape, np.float32))
+    with pytest.raises(ValueError, match=r"x must have shape \(n, 5, 4\)"):
+        net.loss(np.zeros(shape, np.float32), np.zeros(shape[0], np.float32))
+
+
+@pytest.mark.parametrize("label", [5.0, -3.0, 1.5])
+def test_cross_entropy_takes_targets_in_0_1(label):
+    """CROSSENTROPY (the default) and MUTUALEXCLUSIVE take class labels or probabilities."""
+    net = Net(NET + ":TrainingStrategy=BatchSize=4,MaxEpochs=1")
+    x, y = np.zeros((8, T, D), np.float32), np.zeros(8, np.float32)
+    y[6] = label
+    with pytest.raises(ValueError, match=rf"the training target of sample 6 is {label:.6f}: CROSSENTROPY takes "
+                                         r"targets in \[0, 1\]"):
+        net.fit(x, y, x_valid=x, y_valid=np.zeros(8, np.float32))
+    with pytest.raises(ValueError, match=r"the evaluated target of sample 6 is"):
+        net.loss(x, y)
+    Net(NET + ":ErrorStrategy=SUMOFSQUARES").loss(x, y)  # any value is a regression target
+
+
+def test_step_branch_patterns(tutorial_file):
+    """--step-branches needs {t}, and only {t}; a description that reads one branch for two steps
+    is refused by both readers."""
+    from tmva_lstm import cli, data
+
+    for pattern, message in [("{x}", r"has the field\(s\) \{x\}"), ("vars_time3", "has no {t}"),
+                             ("vars_time{", "Single '{' encountered")]:
+        with pytest.raises(SystemExit, match=message):
+            cli.main(["train", "--file", tutorial_file, "--step-branches", pattern])
+    d = data.Description(trees=["sgn", "bkg"], tree_labels=[1, 0], time_steps=2, input_size=30,
+                         step_branches=["vars_time3", "vars_time3"])
+    for read in (data.read_root, data.read_uproot):
+        with pytest.raises(ValueError, match="step 0 and step 1 both read branch 'vars_time3'"):
+            read(tutorial_file, d)
+
+
+def test_a_directory_given_as_a_file(tmp_path):
+    from tmva_lstm import data
+
+    with pytest.raises(IsADirectoryError, match=rf"'{tmp_path}' is a directory, not a ROOT file"):
+        data.read_root(str(tmp_path), data.Description.tutorial())

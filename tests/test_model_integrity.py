@@ -4,6 +4,7 @@ single-bit flips anywhere end in a clear error or in identical predictions; a fi
 ROOT's own reading raises instead of killing the caller (Net.load reads in a child process)."""
 
 import os
+import re
 import subprocess
 import sys
 import zlib
@@ -146,7 +147,7 @@ def test_single_bit_flips_end_in_a_clear_error_or_identical_predictions(model):
 def crashing_model(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("damaged") / "damaged.root")
     done = subprocess.run([sys.executable, os.path.join(HERE, "make_damaged_model.py"), path], capture_output=True,
-                          text=True)
+                          text=True, errors="replace")  # ROOT's messages quote damaged bytes
     assert done.returncode == 0, done.stderr[-2000:]
     return path
 
@@ -159,13 +160,14 @@ def test_a_file_that_crashes_root_raises_instead(crashing_model):
         plain = subprocess.run([sys.executable, "-c",
                                 "import sys; from tmva_lstm import _cpp; "
                                 "_cpp.template(_cpp.ns, 'LoadModel', _cpp.architecture('cpu', 'float32'))(sys.argv[1])",
-                                crashing_model], capture_output=True, text=True, timeout=30)
+                                crashing_model], capture_output=True, text=True, errors="replace", timeout=30)
         assert plain.returncode != 0 and "Traceback" not in plain.stderr  # died inside ROOT, not by an exception
     except subprocess.TimeoutExpired:
         pass  # hung in ROOT's crash handler
-    with pytest.raises(ValueError, match="ROOT crashed reading it .*; the file is damaged"):
+    damaged = r"(ROOT crashed reading it .*|reading it did not finish within 60 s); the file is damaged"
+    with pytest.raises(ValueError, match=damaged):  # what a corrupted heap does next varies by process
         Net.load(crashing_model)
     cli = subprocess.run(["tmva-lstm", "evaluate", "--model", crashing_model, "--file",
                           os.path.join(HERE, "..", "data", "time_data_t10_d30.root")],
-                         capture_output=True, text=True)
-    assert cli.returncode != 0 and "ROOT crashed reading it" in cli.stderr and "Traceback" not in cli.stderr
+                         capture_output=True, text=True, errors="replace")
+    assert cli.returncode != 0 and re.search(damaged, cli.stderr) and "Traceback" not in cli.stderr

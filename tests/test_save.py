@@ -89,3 +89,50 @@ def test_saves_killed_at_random_moments_leave_a_working_model(tmp_path):
         assert which, f"trial {trial}: the model file predicts neither the old nor the new model"
         seen.update(which)
     assert "new" in seen  # the saves did happen
+    # a killed save leaves its temporary file; the next save beside it removes those whose process
+    # is gone, and keeps a live process's
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (tmp_path / f"model.root.tmp{gone.pid}_3").write_bytes(b"left by a killed save")
+    sleeper = subprocess.Popen(["sleep", "30"])
+    alive = tmp_path / f"model.root.tmp{sleeper.pid}_0"
+    alive.write_bytes(b"a save in progress")
+    try:
+        old.save(path)
+        assert [f for f in os.listdir(tmp_path) if ".tmp" in f and "warm" not in f] == [alive.name]
+    finally:
+        sleeper.kill()
+
+
+def test_data_sets_written_at_once_to_one_path_are_each_whole(tmp_path):
+    """Two generators with different seeds writing one path together: both succeed, and the file
+    is one of the two data sets, whole (each writes its own temporary file)."""
+    import uproot
+
+    path = str(tmp_path / "data.root")
+    write = "import sys; from tmva_lstm import data; data.make_tutorial_data(sys.argv[1], 3000, 3000, seed=int(sys.argv[2]))"
+    runs = [subprocess.Popen([sys.executable, "-c", write, path, str(seed)], stderr=subprocess.PIPE, text=True)
+            for seed in (1, 2)]
+    assert [r.wait() for r in runs] == [0, 0], [r.stderr.read() for r in runs]
+    got = uproot.open(path)["sgn"]["vars_time0"].array(library="np")
+    for seed in (1, 2):
+        one = str(tmp_path / f"alone{seed}.root")
+        subprocess.run([sys.executable, "-c", write, one, str(seed)], check=True)
+        if np.array_equal(np.stack(uproot.open(one)["sgn"]["vars_time0"].array(library="np")), np.stack(got)):
+            break
+    else:
+        pytest.fail("the file is neither data set")
+    assert [f for f in os.listdir(tmp_path) if ".tmp" in f] == []
+
+
+def test_a_second_training_into_one_out_folder_is_refused(tmp_path, tutorial_file):
+    """A run holds its --out folder's lock for its whole length; another run into the same folder
+    stops at once with a clear message, and the first one's files are untouched."""
+    from tmva_lstm._io import exclusive
+
+    with exclusive(str(tmp_path)):  # as a first run would
+        second = subprocess.run(["tmva-lstm", "train", "--file", tutorial_file, "--out", str(tmp_path)],
+                                capture_output=True, text=True)
+    assert second.returncode != 0
+    assert f"another tmva-lstm run is writing into '{tmp_path}'" in second.stderr and "Traceback" not in second.stderr
+    assert sorted(os.listdir(tmp_path)) == [".tmva-lstm.lock"]

@@ -1,8 +1,8 @@
 // Model files (needs ROOT): the booking options, the layout and every weight under its true
-// name, e.g. layer0_LSTM/W_f (H×D), layer0_LSTM/b_o (1×H), layer2_DENSE/W. Saving writes a
-// temporary file beside the target, checks every write (a full disk included), syncs it to disk,
-// renames it over the target and syncs the directory: an interrupted or failed save leaves the
-// previous model intact, byte for byte, and no temporary file after a failure.
+// name, e.g. layer0_LSTM/W_f (H×D), layer0_LSTM/b_o (1×H), layer2_DENSE/W. Saving checks every
+// write (a full disk included) into a temporary file that Replace.h renames over the target: an
+// interrupted or failed save leaves the previous model intact, byte for byte, and no temporary
+// file after a failure (one left by a killed save goes at the next save beside it).
 // Integrity: the entry Checksums holds a CRC-32 of the header entries and of each layer's Layout
 // and weight; loading verifies every one and refuses the file naming the entry that differs, and
 // refuses per-layer layouts that disagree with the booking options.
@@ -10,6 +10,7 @@
 
 #include "DeepNet.h"
 #include "Options.h"
+#include "Replace.h"
 
 #include <TDirectory.h>
 #include <TFile.h>
@@ -18,19 +19,15 @@
 #include <TObjString.h>
 
 #include <array>
-#include <atomic>
-#include <cerrno>
 #include <cstdint>
 #include <map>
 #include <sstream>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
 #include <memory>
 #include <sys/stat.h>
 #include <stdexcept>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 namespace tmva_lstm {
@@ -44,18 +41,6 @@ inline void Written(int bytes, const std::string &what)
 inline void WriteString(const char *name, const std::string &value)
 {
    Written(TNamed(name, value.c_str()).Write(), std::string("'") + name + "'");
-}
-/// fsync of a file or directory (its entries: the rename); throws naming it.
-inline void Sync(const std::string &path, bool directory)
-{
-   const int fd = ::open(path.c_str(), O_RDONLY | (directory ? O_DIRECTORY : 0));
-   if (fd < 0 || ::fsync(fd) != 0) {
-      const std::string reason = std::strerror(errno);
-      if (fd >= 0)
-         ::close(fd);
-      throw std::runtime_error("cannot sync '" + path + "' to disk: " + reason);
-   }
-   ::close(fd);
 }
 /// The object `name` (a path below the file) of a model file; an error says whether it is missing
 /// (`missing` follows) or there but unreadable.
@@ -170,60 +155,48 @@ template <typename Architecture_t>
 void SaveModel(TDeepNet<Architecture_t> &net, const std::string &bookingOptions, const std::string &path)
 {
    using Real = typename Architecture_t::Scalar_t;
-   static std::atomic<unsigned> saves{0}; // one temporary name per save, also between threads
-   const std::string tmp = path + ".tmp" + std::to_string(::getpid()) + "_" + std::to_string(saves++);
-   const size_t slash = path.rfind('/');
-   const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-   try {
+   const auto write = [&](const std::string &tmp) {
       std::unique_ptr<TFile> file(TFile::Open(tmp.c_str(), "RECREATE"));
       if (!file || file->IsZombie())
          throw std::runtime_error("cannot create '" + tmp + "'");
-      {
-         const std::vector<std::string> header = {bookingOptions, net.GetLayout(), std::to_string(net.GetBatchSize()),
-                                                  std::to_string(net.GetOutputCols()),
-                                                  sizeof(Real) == 4 ? "float" : "double"};
-         for (size_t k = 0; k < header.size(); ++k)
-            detail::WriteString(detail::kHeaderEntries[k], header[k]);
-         std::string sums = "header " + detail::Hex(detail::HeaderCrc(header)) + "\n";
-         for (size_t l = 0; l < net.GetDepth(); ++l) {
-            auto &layer = net.GetLayerAt(l);
-            const std::string name = net.GetLayerName(l);
-            TDirectory *dir = file->mkdir(name.c_str());
-            dir->cd();
-            detail::WriteString("Layout", layer.GetLayout());
-            sums += name + "/Layout " + detail::Hex(detail::StringCrc(layer.GetLayout())) + "\n";
-            for (auto &named : layer.GetNamedWeights()) {
-               const auto &v = named.second;
-               std::vector<Real> host(v.size());
-               Architecture_t::CopyToHost(host.data(), host.size(), v);
-               TMatrixT<double> m(int(v.rows), int(v.cols));
-               for (size_t k = 0; k < host.size(); ++k)
-                  m.GetMatrixArray()[k] = double(host[k]); // exact for float and double
-               detail::Written(m.Write(named.first.c_str()), "weight '" + name + "/" + named.first + "'");
-               sums += name + "/" + named.first + " " + detail::Hex(detail::ValuesCrc(m.GetMatrixArray(), host.size())) +
-                       "\n";
-            }
-            file->cd();
+      const std::vector<std::string> header = {bookingOptions, net.GetLayout(), std::to_string(net.GetBatchSize()),
+                                               std::to_string(net.GetOutputCols()), sizeof(Real) == 4 ? "float" : "double"};
+      for (size_t k = 0; k < header.size(); ++k)
+         detail::WriteString(detail::kHeaderEntries[k], header[k]);
+      std::string sums = "header " + detail::Hex(detail::HeaderCrc(header)) + "\n";
+      for (size_t l = 0; l < net.GetDepth(); ++l) {
+         auto &layer = net.GetLayerAt(l);
+         const std::string name = net.GetLayerName(l);
+         file->mkdir(name.c_str())->cd();
+         detail::WriteString("Layout", layer.GetLayout());
+         sums += name + "/Layout " + detail::Hex(detail::StringCrc(layer.GetLayout())) + "\n";
+         for (auto &named : layer.GetNamedWeights()) {
+            const auto &v = named.second;
+            std::vector<Real> host(v.size());
+            Architecture_t::CopyToHost(host.data(), host.size(), v);
+            TMatrixT<double> m(int(v.rows), int(v.cols));
+            for (size_t k = 0; k < host.size(); ++k)
+               m.GetMatrixArray()[k] = double(host[k]); // exact for float and double
+            detail::Written(m.Write(named.first.c_str()), "weight '" + name + "/" + named.first + "'");
+            sums += name + "/" + named.first + " " + detail::Hex(detail::ValuesCrc(m.GetMatrixArray(), host.size())) +
+                    "\n";
          }
-         detail::WriteString("Checksums", sums);
+         file->cd();
       }
+      detail::WriteString("Checksums", sums);
       const Long64_t end = file->GetEND();
       file->Close(); // writes the keys and the header
       struct stat written;
       if (file->TestBit(TFile::kWriteError) || ::stat(tmp.c_str(), &written) != 0 || written.st_size < end)
          throw std::runtime_error("writing '" + tmp + "' failed (disk full?)");
-      detail::Sync(tmp, false);
-      if (std::rename(tmp.c_str(), path.c_str()) != 0)
-         throw std::runtime_error(std::string("cannot move it into place: ") + std::strerror(errno));
+   };
+   try {
+      detail::ReplaceFile(path, write);
+   } catch (const detail::TUnsyncedRename &e) {
+      throw std::runtime_error("the model was saved to '" + path + "', but " + e.what());
    } catch (const std::exception &e) {
-      std::remove(tmp.c_str());
       throw std::runtime_error("cannot save the model to '" + path + "': " + e.what() +
                                "; an existing file there is unchanged");
-   }
-   try {
-      detail::Sync(dir, true); // the rename itself, on disk
-   } catch (const std::exception &e) {
-      throw std::runtime_error("the model was saved to '" + path + "', but " + e.what());
    }
 }
 

@@ -70,6 +70,12 @@ struct TTreeDataDescription {
       if (!stepBranches.empty() && stepBranches.size() != timeSteps)
          throw std::invalid_argument("data description: " + std::to_string(stepBranches.size()) +
                                      " step branches for " + std::to_string(timeSteps) + " time steps");
+      for (size_t t = 1; t < stepBranches.size(); ++t)
+         for (size_t u = 0; u < t; ++u)
+            if (stepBranches[t] == stepBranches[u])
+               throw std::invalid_argument("data description: step " + std::to_string(u) + " and step " +
+                                           std::to_string(t) + " both read branch '" + stepBranches[t] +
+                                           "'; each step needs its own branch");
       if (HasObjects() && objectBranches.size() != inputSize)
          throw std::invalid_argument("data description: " + std::to_string(objectBranches.size()) +
                                      " object branches for input size " + std::to_string(inputSize));

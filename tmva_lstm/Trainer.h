@@ -269,10 +269,28 @@ TPassLoss Pass(TDeepNet<Architecture_t> &net, TBatchLoader<Architecture_t> &load
    return loss;
 }
 
+namespace detail {
+/// CROSSENTROPY and MUTUALEXCLUSIVE take targets in [0, 1]: class labels, or probabilities.
+template <typename Real>
+void CheckTargets(ELossFunction loss, const TDataSet<Real> &data, const char *what)
+{
+   if (loss == ELossFunction::kMeanSquaredError)
+      return;
+   for (size_t k = 0; k < data.y.size(); ++k)
+      if (!(data.y[k] >= 0 && data.y[k] <= 1))
+         throw std::invalid_argument(std::string("the ") + what + " target of sample " +
+                                     std::to_string(k / data.outputCols) + " is " + std::to_string(data.y[k]) + ": " +
+                                     NameOf(kLossNames, loss, true) +
+                                     " takes targets in [0, 1] (class labels 0 and 1, or probabilities)");
+}
+
+} // namespace detail
+
 /// The weighted mean loss over a whole data set.
 template <typename Architecture_t>
 double EvaluateLoss(TDeepNet<Architecture_t> &net, const TDataSet<typename Architecture_t::Scalar_t> &data)
 {
+   detail::CheckTargets(net.GetLossFunction(), data, "evaluated");
    std::vector<size_t> index(data.GetNSamples());
    std::iota(index.begin(), index.end(), size_t(0));
    TBatchLoader<Architecture_t> loader(data, net);
@@ -352,6 +370,7 @@ template <typename Architecture_t, typename Real>
 void CheckData(const TDeepNet<Architecture_t> &net, const TTrainingPhase &phase, const TDataSet<Real> &data,
                const char *what)
 {
+   CheckTargets(net.GetLossFunction(), data, what);
    if (data.inputCols != net.GetInputCols() || data.outputCols != net.GetOutputCols())
       throw std::invalid_argument(std::string("Train: the ") + what + " data widths (" +
                                   std::to_string(data.inputCols) + ", " + std::to_string(data.outputCols) +

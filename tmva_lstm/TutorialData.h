@@ -5,6 +5,8 @@
 // "bkg", branches vars_time0 … vars_time{T-1}, each a std::vector<float> of D bins.
 #pragma once
 
+#include "Replace.h"
+
 #include <TFile.h>
 #include <TMath.h>
 #include <TRandom3.h>
@@ -22,22 +24,22 @@ namespace tmva_lstm {
 
 namespace detail {
 
-/// Writes a generated data set through write(file, rng) into path + ".tmp", then renames it into
-/// place: a failed run never leaves a half-written file at path. Shared by the data generators.
+/// Writes a generated data set through write(file, rng) into a temporary file, then renames it into
+/// place (Replace.h): a failed run never leaves a half-written file at path, and runs writing the
+/// same path at once each write their own file. Shared by the data generators.
 template <typename Write>
 void WriteDataSet(const std::string &path, uint32_t seed, Write write)
 {
-   const std::string tmp = path + ".tmp";
-   {
+   ReplaceFile(path, [&](const std::string &tmp) {
       std::unique_ptr<TFile> file(TFile::Open(tmp.c_str(), "RECREATE"));
       if (!file || file->IsZombie())
          throw std::runtime_error("cannot write '" + tmp + "'");
       TRandom3 rng(seed == 0 ? 1 : seed); // TRandom3(0) would seed from the clock
       write(*file, rng);
       file->Close();
-   }
-   if (std::rename(tmp.c_str(), path.c_str()) != 0)
-      throw std::runtime_error("cannot move the data set into place at '" + path + "'");
+      if (file->TestBit(TFile::kWriteError))
+         throw std::runtime_error("writing '" + tmp + "' failed (disk full?)");
+   });
 }
 
 } // namespace detail

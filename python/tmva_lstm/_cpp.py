@@ -103,10 +103,11 @@ def call(fn, *args):
         raise RuntimeError(e.what()) from None
 
 
-def run_in_child(fn, what, timeout=120):
+def run_in_child(fn, what, timeout=60):
     """fn() in a forked child, and its result, or the exception it raised, pickled back. A file so
-    damaged that ROOT's own reading crashes, corrupts memory or hangs then raises ValueError here,
-    and this process never reads it."""
+    damaged that ROOT's own reading crashes, corrupts memory or hangs (a corrupted heap can also
+    make it spin: it is stopped after `timeout` seconds) then raises ValueError here, and this
+    process never reads it."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: fn, its outcome into the pipe, out without Python's clean-up

@@ -3,6 +3,7 @@
 import argparse
 import itertools
 import os
+import string
 import sys
 
 DEFAULT_SHAPES = ["1,1,1,1", "4,3,5,7", "16,10,30,10", "2,8,4,200"]
@@ -61,6 +62,19 @@ def gradcheck(args):
     return 0 if ok else 1
 
 
+def _step_branches(pattern, time_steps):
+    """The per-step branch names from a pattern holding {t} (and no other field)."""
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None}
+    except ValueError as e:
+        raise SystemExit(f"tmva-lstm: --step-branches '{pattern}': {e}") from None
+    if fields != {"t"}:
+        raise SystemExit(f"tmva-lstm: --step-branches must name each step's branch with {{t}}, the step number "
+                         f"(e.g. vars_time{{t}}); '{pattern}' has " +
+                         (f"the field(s) {', '.join('{' + f + '}' for f in sorted(fields))}" if fields else "no {t}"))
+    return [pattern.format(t=t) for t in range(time_steps)]
+
+
 def _description(args):
     from .data import Description
 
@@ -75,7 +89,7 @@ def _description(args):
                                    sort_abs=args.sort_abs, sort_descending=not args.sort_ascending, **common)
     if args.sort_by or args.sort_abs or args.sort_ascending:
         raise SystemExit("tmva-lstm: --sort-by, --sort-abs and --sort-ascending need --object-branches")
-    steps = [] if args.array_branch else [args.step_branches.format(t=t) for t in range(args.time_steps)]
+    steps = [] if args.array_branch else _step_branches(args.step_branches, args.time_steps)
     return Description(trees=args.trees, time_steps=args.time_steps, input_size=args.input_size,
                        step_branches=steps, array_branch=args.array_branch or "", **common)
 

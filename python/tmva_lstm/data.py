@@ -125,6 +125,9 @@ def files(spec):
         pair = _cpp.ns.SplitFileSpec(str(s))
         path, tree = str(pair.first), str(pair.second) or None
         if not glob.has_magic(path) and "://" not in path and not os.path.isfile(path):
+            if os.path.isdir(path):
+                raise IsADirectoryError(f"'{path}' is a directory, not a ROOT file (for every file in it: "
+                                        f"'{os.path.join(path, '*.root')}')")
             raise FileNotFoundError(f"ROOT file '{path}' does not exist")
         out += [(str(f), tree) for f in _cpp.call(_cpp.ns.ExpandFilePattern, path)]
     return out

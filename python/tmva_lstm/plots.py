@@ -3,10 +3,12 @@
 import array
 
 from ._cpp import ROOT
+from ._io import replacing
 
 
 def _save(canvas, path):
-    canvas.SaveAs(str(path))
+    with replacing(str(path)) as tmp:
+        canvas.SaveAs(tmp)
     canvas.Close()
 
 

@@ -1,6 +1,7 @@
 """The main job, shared by `tmva-lstm demo|train|evaluate` and the example script: read samples
 from a ROOT file, split them, train a booked network, evaluate it, save the model and plots."""
 
+import contextlib
 import json
 import os
 import time
@@ -8,6 +9,7 @@ import time
 import numpy as np
 
 from . import data, metrics, plots
+from ._io import exclusive, replacing
 from .net import Net
 
 # TMVA's RNN tutorial network (TMVA_RNN_Classification.C), on its data set.
@@ -153,31 +155,34 @@ def train(path, description, options, *, out_dir, reader="root", seed=1, dtype=n
     stream, every part is read chunk by chunk (training through a shuffle buffer of buffer_size).
     With `distributed` (a communicator), data-parallel: every process reads and trains on its
     share of the training and validation entries; rank 0 alone reads the test part, writes and
-    evaluates (its train and valid metrics are of its share; the others return results None)."""
-    net = Net(options, n_outputs=1, dtype=dtype)
-    read = dict(reader=reader, seed=seed, valid_fraction=net.spec.validationFraction, stream=stream,
-                chunk_entries=chunk_entries, dtype=dtype)
-    if distributed is None:
-        splits = load_splits(path, description, **read)
-    else:
-        rank = distributed.Rank()
-        splits = load_splits(path, description, parts=("train", "valid"), share=rank, shares=distributed.Size(),
-                             **read)
-        if rank == 0:
-            splits.update(load_splits(path, description, parts=("test",), **read))
-    seconds = fit(net, splits, seed, verbose, buffer_size, distributed)
-    if distributed is not None and distributed.Rank() != 0:
-        return net, None, seconds
-    os.makedirs(out_dir, exist_ok=True)
-    net.save(os.path.join(out_dir, "model.root"))  # first: what follows may fail, the training stays
-    plots.loss_curves(net.history, os.path.join(out_dir, "loss.png"))
-    results = {name: evaluate(net, splits[name], name) for name in ("train", "valid", "test")}
-    y, w, score, _ = predictions(net, splits["test"], "test")
-    plots.roc({net.layout.split("|")[0]: metrics.roc_curve(y, score, w)}, os.path.join(out_dir, "roc.png"))
-    with open(os.path.join(out_dir, "metrics.json"), "w") as f:
-        json.dump({"files": data.expand(path), "options": options, "seed": seed, "stream": stream,
-                   "train_seconds": seconds, "epochs": len(net.history), "metrics": results}, f, indent=2)
-    return net, results, seconds
+    evaluates (its train and valid metrics are of its share; the others return results None).
+    The writing process holds out_dir's lock from the start: a second run into it is refused."""
+    with contextlib.ExitStack() as writing:
+        if distributed is None or distributed.Rank() == 0:
+            writing.enter_context(exclusive(out_dir))
+        net = Net(options, n_outputs=1, dtype=dtype)
+        read = dict(reader=reader, seed=seed, valid_fraction=net.spec.validationFraction, stream=stream,
+                    chunk_entries=chunk_entries, dtype=dtype)
+        if distributed is None:
+            splits = load_splits(path, description, **read)
+        else:
+            rank = distributed.Rank()
+            splits = load_splits(path, description, parts=("train", "valid"), share=rank, shares=distributed.Size(),
+                                 **read)
+            if rank == 0:
+                splits.update(load_splits(path, description, parts=("test",), **read))
+        seconds = fit(net, splits, seed, verbose, buffer_size, distributed)
+        if distributed is not None and distributed.Rank() != 0:
+            return net, None, seconds
+        net.save(os.path.join(out_dir, "model.root"))  # first: what follows may fail, the training stays
+        plots.loss_curves(net.history, os.path.join(out_dir, "loss.png"))
+        results = {name: evaluate(net, splits[name], name) for name in ("train", "valid", "test")}
+        y, w, score, _ = predictions(net, splits["test"], "test")
+        plots.roc({net.layout.split("|")[0]: metrics.roc_curve(y, score, w)}, os.path.join(out_dir, "roc.png"))
+        with replacing(os.path.join(out_dir, "metrics.json")) as tmp, open(tmp, "w") as f:
+            json.dump({"files": data.expand(path), "options": options, "seed": seed, "stream": stream,
+                       "train_seconds": seconds, "epochs": len(net.history), "metrics": results}, f, indent=2)
+        return net, results, seconds
 
 
 def compare(path, description, *, out_dir, cells=TUTORIAL_CELLS, reader="root", seed=1, dtype=np.float32,
@@ -185,26 +190,26 @@ def compare(path, description, *, out_dir, cells=TUTORIAL_CELLS, reader="root", 
     """The tutorial network once per cell, on the same split: each trained, evaluated and saved as
     model_<cell>.root; one ROC PNG with every curve (roc_compare.png) and metrics_compare.json.
     Returns {cell: (test metrics, seconds)}."""
-    os.makedirs(out_dir, exist_ok=True)
-    splits, curves, results = None, {}, {}
-    for cell in cells:
-        net = Net(tutorial_options(cell), n_outputs=1, dtype=dtype)
-        if splits is None:
-            splits = load_splits(path, description, reader=reader, seed=seed,
-                                 valid_fraction=net.spec.validationFraction, dtype=dtype)
-        if verbose:
-            print(f"--- {cell}: {net.layout}")
-        seconds = fit(net, splits, seed, verbose)
-        net.save(os.path.join(out_dir, f"model_{cell}.root"))
-        y, w, score, _ = predictions(net, splits["test"], "test")
-        results[cell] = (evaluate(net, splits["test"], "test"), seconds)
-        curves[cell] = metrics.roc_curve(y, score, w)
-    plots.roc(curves, os.path.join(out_dir, "roc_compare.png"))
-    with open(os.path.join(out_dir, "metrics_compare.json"), "w") as f:
-        json.dump({"files": data.expand(path), "seed": seed, "networks": {
-            cell: {"options": tutorial_options(cell), "train_seconds": s, "test": m}
-            for cell, (m, s) in results.items()}}, f, indent=2)
-    return results
+    with exclusive(out_dir):
+        splits, curves, results = None, {}, {}
+        for cell in cells:
+            net = Net(tutorial_options(cell), n_outputs=1, dtype=dtype)
+            if splits is None:
+                splits = load_splits(path, description, reader=reader, seed=seed,
+                                     valid_fraction=net.spec.validationFraction, dtype=dtype)
+            if verbose:
+                print(f"--- {cell}: {net.layout}")
+            seconds = fit(net, splits, seed, verbose)
+            net.save(os.path.join(out_dir, f"model_{cell}.root"))
+            y, w, score, _ = predictions(net, splits["test"], "test")
+            results[cell] = (evaluate(net, splits["test"], "test"), seconds)
+            curves[cell] = metrics.roc_curve(y, score, w)
+        plots.roc(curves, os.path.join(out_dir, "roc_compare.png"))
+        with replacing(os.path.join(out_dir, "metrics_compare.json")) as tmp, open(tmp, "w") as f:
+            json.dump({"files": data.expand(path), "seed": seed, "networks": {
+                cell: {"options": tutorial_options(cell), "train_seconds": s, "test": m}
+                for cell, (m, s) in results.items()}}, f, indent=2)
+        return results
 
 
 def format_comparison(results):
