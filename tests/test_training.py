@@ -274,3 +274,34 @@ def test_predict_from_several_threads_on_one_net():
     for t in threads:
         t.join()
     assert all(np.array_equal(got[k, r], serial[k]) for k in range(6) for r in range(5))
+
+
+def test_safe_read_gives_the_same_samples_and_the_same_errors(tutorial_file, tmp_path):
+    """--safe-read reads in a child process (a file that crashes ROOT's reader then raises instead;
+    the crash path itself is tested on a model file in test_model_integrity.py): the samples and
+    the errors are those of a plain read."""
+    from tmva_lstm import cli, data
+    from tmva_lstm.workflow import load_splits
+
+    d = data.Description.tutorial()
+    plain, safe = load_splits(tutorial_file, d), load_splits(tutorial_file, d, safe_read=True)
+    for part in plain:
+        for a in ("x", "y", "w"):
+            assert np.array_equal(getattr(plain[part], a), getattr(safe[part], a))
+    missing = data.Description(trees=["sgn", "bkg"], tree_labels=[1, 0], time_steps=10, input_size=30,
+                               step_branches=[f"nope{t}" for t in range(10)])
+    errors = []
+    for safe_read in (False, True):
+        with pytest.raises(Exception) as e:
+            load_splits(tutorial_file, missing, safe_read=safe_read)
+        errors.append((type(e.value), str(e.value)))
+    assert errors[0] == errors[1] and "nope0" in errors[0][1]
+    aucs = []
+    for flags in ([], ["--safe-read"]):
+        out = str(tmp_path / f"out{len(flags)}")
+        assert cli.main(["train", "--file", tutorial_file, "--options", SMALL, "--out", out] + flags) == 0
+        aucs.append(json.load(open(os.path.join(out, "metrics.json")))["metrics"]["test"]["roc_auc"])
+    assert aucs[0] == aucs[1]
+    assert cli.main(["evaluate", "--model", str(tmp_path / "none.root"), "--file", tutorial_file, "--safe-read"]) == 1
+    assert cli.main(["train", "--file", tutorial_file, "--options", SMALL, "--safe-read", "--stream",
+                     "--out", str(tmp_path / "out")]) == 1

@@ -106,8 +106,8 @@ def call(fn, *args):
 def run_in_child(fn, what, timeout=60):
     """fn() in a forked child, and its result, or the exception it raised, pickled back. A file so
     damaged that ROOT's own reading crashes, corrupts memory or hangs (a corrupted heap can also
-    make it spin: it is stopped after `timeout` seconds) then raises ValueError here, and this
-    process never reads it."""
+    make it spin: it is stopped after `timeout` seconds, unless None) then raises ValueError here,
+    and this process never reads it."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: fn, its outcome into the pipe, out without Python's clean-up
@@ -126,10 +126,11 @@ def run_in_child(fn, what, timeout=60):
         finally:
             os._exit(0)
     os.close(w)
-    chunks, deadline = [], time.monotonic() + timeout
+    chunks, deadline = [], None if timeout is None else time.monotonic() + timeout
     with os.fdopen(r, "rb") as pipe:
         while True:
-            if not select.select([pipe], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not select.select([pipe], [], [], wait)[0]:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
                 raise ValueError(f"{what}: reading it did not finish within {timeout} s; the file is damaged")

@@ -118,6 +118,9 @@ def _data_options(p, file_required=True):
     g.add_argument("--max-length", type=_int_at_least(1), default=15,
                    help="keep the first N objects after sorting, pad to N (default: 15)")
     p.add_argument("--reader", choices=["root", "uproot"], default="root")
+    p.add_argument("--safe-read", action="store_true",
+                   help="read the files in a child process: a file that crashes ROOT's reader gives an error "
+                        "(the samples are copied back once; not with --stream)")
     p.add_argument("--seed", type=int, default=1, help="split, shuffling (default: 1)")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
 
@@ -139,7 +142,7 @@ def _run_training(args, options, files, description=None):
     try:
         net, results, seconds = train(files, description or _description(args), options, out_dir=args.out,
                                       reader=args.reader, seed=args.seed, dtype=args.dtype, distributed=comm,
-                                      **stream)
+                                      safe_read=args.safe_read, **stream)
     except (ValueError, TypeError, OSError, RuntimeError, MemoryError) as e:
         if comm is None:
             raise
@@ -185,7 +188,7 @@ def demo(args):
         return _run_training(args, TUTORIAL_OPTIONS, files)
     print(f"tmva-lstm: the TMVA RNN tutorial's RNN, LSTM and GRU networks on {' '.join(files)}")
     results = compare(files, _description(args), out_dir=args.out, reader=args.reader, seed=args.seed,
-                      dtype=args.dtype)
+                      dtype=args.dtype, safe_read=args.safe_read)
     print("test split:")
     print(format_comparison(results))
     print(f"wrote {os.path.join(args.out, 'roc_compare.png')}, metrics_compare.json, model_<cell>.root")
@@ -197,16 +200,13 @@ def train_command(args):
 
 
 def evaluate_command(args):
-    from .data import READERS
     from .net import Net
     from .workflow import evaluate, format_metrics, load_splits
 
     net = Net.load(args.model, dtype=args.dtype)
-    if args.split == "all":
-        parts = {"all": READERS[args.reader](args.file, _description(args), dtype=args.dtype)}
-    else:  # that part alone is read
-        parts = load_splits(args.file, _description(args), reader=args.reader, seed=args.seed,
-                            valid_fraction=net.spec.validationFraction, dtype=args.dtype, parts=[args.split])
+    parts = load_splits(args.file, _description(args), reader=args.reader, seed=args.seed,  # that part alone
+                        valid_fraction=net.spec.validationFraction, dtype=args.dtype, parts=[args.split],
+                        safe_read=args.safe_read)
     print(f"tmva-lstm: {args.model} ({net.layout}) on {' '.join(args.file)}")
     print(format_metrics({name: evaluate(net, samples, name) for name, samples in parts.items()}))
     return 0
@@ -225,8 +225,8 @@ def export_command(args):
 def apply_command(args):
     from .workflow import apply
 
-    if args.reader != "root":
-        raise ValueError("apply streams with the ROOT reader (--reader root)")
+    if args.reader != "root" or args.safe_read:
+        raise ValueError("apply streams with the ROOT reader, in this process (no --reader uproot, no --safe-read)")
     client = None
     if args.dask_workers or args.dask_scheduler:
         try:

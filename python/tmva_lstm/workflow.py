@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from . import data, metrics, plots
+from . import _cpp, data, metrics, plots
 from ._io import exclusive, replacing
 from .net import Net
 
@@ -37,17 +37,26 @@ def tutorial_options(cell):
 
 
 def load_splits(path, description, *, reader="root", seed=1, valid_fraction=0.2, test_fraction=0.2, stream=False,
-                chunk_entries=10_000, dtype=np.float32, parts=tuple(data.PARTS), share=0, shares=1):
+                chunk_entries=10_000, dtype=np.float32, parts=tuple(data.PARTS), share=0, shares=1, safe_read=False):
     """{part: samples} for the named parts of the entry split (data.entry_split; by default train,
-    valid and test), each as Samples, or as a data.Stream when stream (ROOT reader only). Only
-    those parts are read; with shares > 1, only this process's share of each."""
+    valid and test; "all": every entry), each as Samples, or as a data.Stream when stream (ROOT
+    reader only). Only those parts are read; with shares > 1, only this process's share of each.
+    safe_read: read in a child process, so that a file that crashes ROOT's reader raises
+    ValueError here (the samples are copied back once)."""
     split = dict(seed=seed, test_fraction=test_fraction, valid_fraction=valid_fraction, share=share, shares=shares)
     if stream:
-        if reader != "root":
-            raise ValueError("streaming reads with the ROOT reader (reader='root')")
+        if reader != "root" or safe_read:
+            raise ValueError("streaming reads with the ROOT reader, in this process (no --reader uproot, no --safe-read)")
         return {part: data.Stream(path, description, part, chunk_entries=chunk_entries, dtype=dtype, **split)
                 for part in parts}
-    return {part: data.READERS[reader](path, description, part=part, dtype=dtype, **split) for part in parts}
+
+    def read():
+        return {part: data.READERS[reader](path, description, part=None if part == "all" else part, dtype=dtype,
+                                           **split) for part in parts}
+
+    if safe_read:
+        return _cpp.run_in_child(read, f"reading {', '.join(data.expand(path))}", timeout=None)
+    return read()
 
 
 def fit(net, splits, seed, verbose, buffer_size=100_000, distributed=None):
@@ -150,19 +159,20 @@ def format_metrics(results):
 
 
 def train(path, description, options, *, out_dir, reader="root", seed=1, dtype=np.float32, verbose=True,
-          stream=False, buffer_size=100_000, chunk_entries=10_000, distributed=None):
+          stream=False, buffer_size=100_000, chunk_entries=10_000, distributed=None, safe_read=False):
     """Train on `path`; writes model.root, loss.png, roc.png and metrics.json to out_dir. With
     stream, every part is read chunk by chunk (training through a shuffle buffer of buffer_size).
     With `distributed` (a communicator), data-parallel: every process reads and trains on its
     share of the training and validation entries; rank 0 alone reads the test part, writes and
     evaluates (its train and valid metrics are of its share; the others return results None).
-    The writing process holds out_dir's lock from the start: a second run into it is refused."""
+    The writing process holds out_dir's lock from the start: a second run into it is refused.
+    safe_read: see load_splits."""
     with contextlib.ExitStack() as writing:
         if distributed is None or distributed.Rank() == 0:
             writing.enter_context(exclusive(out_dir))
         net = Net(options, n_outputs=1, dtype=dtype)
         read = dict(reader=reader, seed=seed, valid_fraction=net.spec.validationFraction, stream=stream,
-                    chunk_entries=chunk_entries, dtype=dtype)
+                    chunk_entries=chunk_entries, dtype=dtype, safe_read=safe_read)
         if distributed is None:
             splits = load_splits(path, description, **read)
         else:
@@ -186,7 +196,7 @@ def train(path, description, options, *, out_dir, reader="root", seed=1, dtype=n
 
 
 def compare(path, description, *, out_dir, cells=TUTORIAL_CELLS, reader="root", seed=1, dtype=np.float32,
-            verbose=True):
+            verbose=True, safe_read=False):
     """The tutorial network once per cell, on the same split: each trained, evaluated and saved as
     model_<cell>.root; one ROC PNG with every curve (roc_compare.png) and metrics_compare.json.
     Returns {cell: (test metrics, seconds)}."""
@@ -196,7 +206,7 @@ def compare(path, description, *, out_dir, cells=TUTORIAL_CELLS, reader="root", 
             net = Net(tutorial_options(cell), n_outputs=1, dtype=dtype)
             if splits is None:
                 splits = load_splits(path, description, reader=reader, seed=seed,
-                                     valid_fraction=net.spec.validationFraction, dtype=dtype)
+                                     valid_fraction=net.spec.validationFraction, dtype=dtype, safe_read=safe_read)
             if verbose:
                 print(f"--- {cell}: {net.layout}")
             seconds = fit(net, splits, seed, verbose)
