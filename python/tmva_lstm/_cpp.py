@@ -103,11 +103,21 @@ def call(fn, *args):
         raise RuntimeError(e.what()) from None
 
 
-def run_in_child(fn, what, timeout=60):
+def _limit_memory(extra):
+    """Caps this process's address space at what it maps now plus `extra` bytes (Linux)."""
+    import resource
+
+    with open("/proc/self/status") as f:
+        mapped = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+    resource.setrlimit(resource.RLIMIT_AS, (mapped + extra, resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+
+def run_in_child(fn, what, timeout=60, memory=None):
     """fn() in a forked child, and its result, or the exception it raised, pickled back. A file so
     damaged that ROOT's own reading crashes, corrupts memory or hangs (a corrupted heap can also
     make it spin: it is stopped after `timeout` seconds, unless None) then raises ValueError here,
-    and this process never reads it."""
+    and this process never reads it. `memory`: bytes the child may map beyond what it inherits
+    (a damaged length can make ROOT ask for gigabytes; the child then fails instead)."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: fn, its outcome into the pipe, out without Python's clean-up
@@ -117,6 +127,8 @@ def run_in_child(fn, what, timeout=60):
             # hold: the child would hang instead of dying
             for sig in (signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGILL, signal.SIGFPE):
                 signal.signal(sig, signal.SIG_DFL)
+            if memory is not None:
+                _limit_memory(memory)
             try:
                 outcome = (True, fn())
             except (ValueError, MemoryError, RuntimeError, OSError) as e:

@@ -3,6 +3,7 @@ from NumPy arrays. The training loop, losses and optimizers are the C++ ones; Py
 arrays across."""
 
 import functools
+import os
 import threading
 
 import numpy as np
@@ -102,7 +103,9 @@ class Net:
             return options, net.batch_size, net.n_outputs, net.parameters
 
         _compile_load(dtype)
-        options, batch_size, n_outputs, params = _cpp.run_in_child(read, f"model file '{path}'")
+        size = os.path.getsize(path) if os.path.isfile(path) else 0  # weights compress at most ~64x here
+        options, batch_size, n_outputs, params = _cpp.run_in_child(read, f"model file '{path}'",
+                                                                    memory=(2 << 30) + 64 * size)
         spec = _cpp.call(_cpp.ns.ParseBookingOptions, options)
         arch = _arch_of(spec, dtype)
         net = cls(options, dtype=dtype, _net=_cpp.call(_cpp.template(_cpp.ns, "BuildDeepNet", arch), spec, batch_size,
