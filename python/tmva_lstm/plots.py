@@ -7,8 +7,12 @@ from ._io import replacing
 
 
 def _save(canvas, path):
-    with replacing(str(path)) as tmp:
-        canvas.SaveAs(tmp)
+    level, ROOT.gErrorIgnoreLevel = ROOT.gErrorIgnoreLevel, ROOT.kWarning  # its "Info: ... created" names tmp
+    try:
+        with replacing(str(path)) as tmp:
+            canvas.SaveAs(tmp)
+    finally:
+        ROOT.gErrorIgnoreLevel = level
     canvas.Close()
 
 
