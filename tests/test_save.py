@@ -136,3 +136,17 @@ def test_a_second_training_into_one_out_folder_is_refused(tmp_path, tutorial_fil
     assert second.returncode != 0
     assert f"another tmva-lstm run is writing into '{tmp_path}'" in second.stderr and "Traceback" not in second.stderr
     assert sorted(os.listdir(tmp_path)) == [".tmva-lstm.lock"]
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    """Files renamed into place are readable as open() would make them (umask), not private as the
+    temporary file was."""
+    from tmva_lstm._io import replacing
+
+    umask = os.umask(0o022)
+    try:
+        with replacing(str(tmp_path / "metrics.json")) as tmp, open(tmp, "w") as f:
+            f.write("{}")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "metrics.json").stat().st_mode & 0o777 == 0o644

@@ -18,6 +18,9 @@ def replacing(path):
     os.close(fd)
     try:
         yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as open() would create it (mkstemp makes it private)
         with open(tmp, "rb+") as f:  # on disk before it takes the name
             os.fsync(f.fileno())
         os.replace(tmp, path)
