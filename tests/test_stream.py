@@ -157,3 +157,13 @@ def test_cli_train_stream(parts, tmp_path, capsys):
     assert written["stream"] is True and written["metrics"]["test"]["samples"] > 0
     assert main(args + ["--reader", "uproot"]) == 1
     assert "streaming reads with the ROOT reader" in capsys.readouterr().err
+
+
+def test_streamed_targets_outside_0_1_are_refused(parts):
+    """CROSSENTROPY takes targets in [0, 1]; a streamed chunk is checked as it enters the buffer."""
+    d = description()
+    d.tree_labels = [5.0, 0.0]
+    with pytest.raises(ValueError, match=r"the chunk's target of sample \d+ is 5\.000000: CROSSENTROPY takes targets "
+                                         r"in \[0, 1\]"):
+        Net(SMALL).fit(data.Stream(parts, d, "train", chunk_entries=50), x_valid=data.Stream(parts, d, "valid"),
+                       buffer_size=64, verbose=False)

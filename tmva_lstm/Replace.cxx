@@ -22,7 +22,8 @@ void Sync(const std::string &path, bool directory)
 void RemoveStaleTemporaries(const std::string &path)
 {
    const std::string dir = DirectoryOf(path);
-   const std::string prefix = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1) + ".tmp";
+   const size_t slash = path.rfind('/');
+   const std::string prefix = path.substr(slash == std::string::npos ? 0 : slash + 1) + ".tmp";
    DIR *d = ::opendir(dir.c_str());
    if (!d)
       return;

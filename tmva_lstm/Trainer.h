@@ -573,6 +573,7 @@ private:
    template <typename WhenFull>
    void Feed(size_t full, WhenFull &&whenFull)
    {
+      detail::CheckTargets(fNet.GetLossFunction(), fChunk, "chunk's");
       for (size_t taken = 0; taken < fChunk.GetNSamples();) {
          const size_t n = std::min(fChunk.GetNSamples() - taken, full - fBuffer.GetNSamples());
          if (fBuffer.GetNSamples() + n > fBuffer.GetCapacity())

@@ -1,6 +1,7 @@
 """Loads the compiled library (libTMVALSTM + its rootcling dictionary) into PyROOT; the CUDA
 architecture (libTMVALSTMCuda, built where nvcc and cuBLAS were found) on first request."""
 
+import contextlib
 import os
 import pickle
 import select
@@ -101,6 +102,16 @@ def call(fn, *args):
         raise MemoryError("out of memory (std::bad_alloc)") from None
     except CppError as e:
         raise RuntimeError(e.what()) from None
+
+
+@contextlib.contextmanager
+def root_messages_from(level):
+    """ROOT prints only messages of `level` (ROOT.kWarning, ROOT.kFatal, ...) and above meanwhile."""
+    before, ROOT.gErrorIgnoreLevel = ROOT.gErrorIgnoreLevel, level
+    try:
+        yield
+    finally:
+        ROOT.gErrorIgnoreLevel = before
 
 
 def _limit_memory(extra):

@@ -48,16 +48,13 @@ def _compile_load(dtype):
     is lost with it (about 0.5 s a load). A missing file runs them to their first check."""
     if _dtype_name(dtype) in _compiled_loads:
         return
-    level, _cpp.ROOT.gErrorIgnoreLevel = _cpp.ROOT.gErrorIgnoreLevel, _cpp.ROOT.kFatal  # ROOT's "no such file"
-    try:
+    with _cpp.root_messages_from(_cpp.ROOT.kFatal):  # not ROOT's "no such file"
         for fn in (_cpp.ns.ReadModelOptions,
                    _cpp.template(_cpp.ns, "LoadModel", _cpp.architecture("cpu", _dtype_name(dtype)))):
             try:
                 _cpp.call(fn, "/nonexistent/tmva-lstm-model.root")
             except ValueError:
                 pass
-    finally:
-        _cpp.ROOT.gErrorIgnoreLevel = level
     _compiled_loads.add(_dtype_name(dtype))
 
 

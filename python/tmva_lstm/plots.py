@@ -2,17 +2,13 @@
 
 import array
 
-from ._cpp import ROOT
+from ._cpp import ROOT, root_messages_from
 from ._io import replacing
 
 
 def _save(canvas, path):
-    level, ROOT.gErrorIgnoreLevel = ROOT.gErrorIgnoreLevel, ROOT.kWarning  # its "Info: ... created" names tmp
-    try:
-        with replacing(str(path)) as tmp:
-            canvas.SaveAs(tmp)
-    finally:
-        ROOT.gErrorIgnoreLevel = level
+    with root_messages_from(ROOT.kWarning), replacing(str(path)) as tmp:  # its "Info: ... created" names tmp
+        canvas.SaveAs(tmp)
     canvas.Close()
 
 

@@ -128,8 +128,6 @@ def apply(model, path, description, out, *, chunk_entries=100_000, dtype=np.floa
     and written in the files' order, so the trees are those of serial scoring."""
     import uproot
 
-    from ._io import replacing
-
     net = Net.load(model, dtype=dtype)  # also checks the model before any work
     K = net.n_outputs
     if client is not None:
