@@ -30,9 +30,11 @@ def test_tmva_flags_and_options_accepted():
     net = Net("!H:V:ErrorStrategy=SUMOFSQUARES:VarTransform=None:WeightInitialization=XAVIER:Architecture=CPU"
               ":RandomSeed=7:ValidationSize=25%:InputLayout=1|4|3:BatchLayout=8|4|3"
               ":Layout=LSTM|5|3|4,DENSE|2|SIGMOID:ForgetGateBias=1"
-              ":TrainingStrategy=LearningRate=0.1,Momentum=0.9,Optimizer=SGD,BatchSize=8,TestRepetitions=1,"
-              "Regularization=None,WeightDecay=0,DropConfig=0.0+0.0|LearningRate=0.01,BatchSize=8", n_outputs=2)
+              ":TrainingStrategy=LearningRate=0.1,Momentum=0.9,Optimizer=SGD,BatchSize=8,TestRepetitions=3,"
+              "Repetitions=1,Regularization=None,WeightDecay=0,DropConfig=0.0+0.0|LearningRate=0.01,BatchSize=8",
+              n_outputs=2)
     assert net.spec.validationFraction == 0.25 and net.spec.seed == 7 and len(net.spec.phases) == 2
+    assert [p.testRepetitions for p in net.spec.phases] == [3, 1]  # TMVA's MethodDNN Repetitions: no effect
     assert net.spec.phases[0].optimizer == _cpp.ns.EOptimizer.kSGD
     np.testing.assert_array_equal(net.weights["layer0_LSTM/b_f"], np.ones((1, 5)))
     np.testing.assert_array_equal(net.weights["layer0_LSTM/b_i"], np.zeros((1, 5)))
@@ -138,8 +140,11 @@ def test_names_come_from_one_table():
     ("InputLayout=3|4:Layout=LSTM|4|4|3|0|0:Architecture=CPU:Architecture=CPU", "option 'Architecture' given twice"),
     ("InputLayout=3|4:Layout=LSTM|4|4|3|0|0:TrainingStrategy=BatchSize=10,LearningRate=0.1,BatchSize=20",
      "training option 'BatchSize' given twice in one phase in 'BatchSize=20'"),
-    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|0:TrainingStrategy=Repetitions=1,TestRepetitions=2",
-     "training option 'TestRepetitions' given twice"),
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|0:TrainingStrategy=TestRepetitions=1,testrepetitions=2",
+     "training option 'testrepetitions' given twice"),
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|0:TrainingStrategy=TestRepetitions=0", "expected a positive integer, got '0'"),
+    ("InputLayout=3|4:Layout=LSTM|4|4|3|0|0:ValidationSize=100",
+     "ValidationSize as an event count (TMVA's ValidationSize=100) is not supported here"),
     ("InputLayout=3|4:Layout=LSTM|4|4|3|0|0:TrainingStrategy=ADAM_BETA1=1.0", "ADAM_BETA1 and ADAM_BETA2 must be in"),
     ("InputLayout=3|4:Layout=LSTM|4|4|3|0|0:TrainingStrategy=ADAM_BETA2=-0.1", "ADAM_BETA1 and ADAM_BETA2 must be in"),
     ("InputLayout=3|4:Layout=LSTM|4|4|3|0|0:TrainingStrategy=Momentum=1.5", "Momentum must be in"),

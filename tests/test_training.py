@@ -61,6 +61,32 @@ def test_early_stopping(splits):
     assert len(net.history) < 50
 
 
+def test_test_repetitions_validate_every_nth_epoch_as_tmva_does(splits, capfd):
+    net = fit(splits, SMALL.replace("MaxEpochs=4", "MaxEpochs=7") + ",TestRepetitions=3")
+    assert [h["epoch"] for h in net.history] == list(range(1, 8))
+    tested = [h for h in net.history if h["valid_loss"] is not None]
+    assert [h["epoch"] for h in tested] == [3, 6, 7]  # every third, and the last
+    assert len([line for line in capfd.readouterr().out.splitlines() if "valid loss" in line]) == 3
+    assert net.loss(*splits["valid"]) == pytest.approx(min(h["valid_loss"] for h in tested), rel=1e-6)
+
+
+def test_each_validation_without_gain_counts_test_repetitions_epochs(splits):
+    # MethodDL: convergenceCount += TestRepetitions after a validation without a better loss; we stop
+    # once the count reaches ConvergenceSteps. Replayed on the recorded losses:
+    options = SMALL.replace("LearningRate=1e-2", "LearningRate=0.2").replace("MaxEpochs=4", "MaxEpochs=60") \
+                   .replace("ConvergenceSteps=10", "ConvergenceSteps=4") + ",TestRepetitions=2"
+    best, since, stop = Net(options).loss(*splits["valid"]), 0, None
+    net = fit(splits, options)
+    for h in net.history:
+        if h["valid_loss"] is not None:
+            best, since = (h["valid_loss"], 0) if h["valid_loss"] < best else (best, since + 2)
+        if since >= 4:
+            stop = h["epoch"]
+            break
+    assert stop is not None and stop < 60, "this run is meant to stop early"
+    assert len(net.history) == stop
+
+
 def test_predictions_for_any_number_of_samples(splits):
     net = Net(SMALL)
     x = splits["test"][0]

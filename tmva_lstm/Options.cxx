@@ -152,7 +152,7 @@ TTrainingPhase ParsePhase(const std::string &text)
       if (eq == std::string::npos)
          Fail("expected Key=Value", item);
       const std::string key = Upper(item.substr(0, eq)), value = item.substr(eq + 1);
-      if (!seen.insert(key == "REPETITIONS" ? "TESTREPETITIONS" : key).second)
+      if (!seen.insert(key).second)
          Fail("training option '" + item.substr(0, eq) + "' given twice in one phase", item);
       if (key == "LEARNINGRATE")
          phase.learningRate = ParseNumber(value, item);
@@ -172,7 +172,9 @@ TTrainingPhase ParsePhase(const std::string &text)
          phase.beta2 = ParseNumber(value, item);
       else if (key == "ADAM_EPSILON")
          phase.epsilon = ParseNumber(value, item);
-      else if (key == "TESTREPETITIONS" || key == "REPETITIONS") // TMVA bookkeeping; one validation per epoch here
+      else if (key == "TESTREPETITIONS")
+         phase.testRepetitions = ParseCount(value, item);
+      else if (key == "REPETITIONS") // TMVA's MethodDNN option; MethodDL reads it not, nor do we
          ParseCount(value, item, true);
       else if (key == "REGULARIZATION") {
          if (Upper(value) != "NONE")
@@ -259,6 +261,10 @@ TNetSpec ParseBookingOptions(const std::string &options)
       } else if (key == "VALIDATIONSIZE") { // a fraction, or a percentage "20%"
          const bool percent = !value.empty() && value.back() == '%';
          const double v = ParseNumber(percent ? value.substr(0, value.size() - 1) : value, option);
+         if (!percent && v >= 1) // the split hashes each entry, so it cannot take an exact count
+            Fail("ValidationSize as an event count (TMVA's ValidationSize=" + value +
+                    ") is not supported here; give a fraction (0.2) or a percentage (20%)",
+                 option);
          spec.validationFraction = percent ? v / 100 : v;
          if (!(spec.validationFraction > 0 && spec.validationFraction < 1))
             Fail("ValidationSize must be between 0 and 1 (or 0% and 100%)", option);
@@ -323,7 +329,8 @@ std::string FormatPhase(const TTrainingPhase &p)
    std::string s = "LearningRate=" + Exact(p.learningRate) + ",Momentum=" + Exact(p.momentum) +
                    ",Optimizer=" + NameOf(kOptimizerNames, p.optimizer, true) +
                    ",BatchSize=" + std::to_string(p.batchSize) + ",MaxEpochs=" + std::to_string(p.maxEpochs) +
-                   ",ConvergenceSteps=" + std::to_string(p.convergenceSteps) + ",ADAM_BETA1=" + Exact(p.beta1) +
+                   ",ConvergenceSteps=" + std::to_string(p.convergenceSteps) +
+                   ",TestRepetitions=" + std::to_string(p.testRepetitions) + ",ADAM_BETA1=" + Exact(p.beta1) +
                    ",ADAM_BETA2=" + Exact(p.beta2) + ",ADAM_EPSILON=" + Exact(p.epsilon);
    for (size_t l = 0; l < p.dropout.size(); ++l)
       s += (l ? "+" : ",DropConfig=") + Exact(p.dropout[l]);

@@ -35,6 +35,7 @@ struct TTrainingPhase {
    size_t batchSize = 100;
    size_t maxEpochs = 20;
    size_t convergenceSteps = 10; ///< stop after this many epochs without a better validation loss
+   size_t testRepetitions = 1;   ///< validate after every this many epochs (TMVA's TestRepetitions)
    double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8; // Adam
    /// DropConfig: entry l is the probability that each input value of layer l is dropped
    /// during training (inverted dropout: the kept ones are scaled by 1/(1−p)); missing: 0.

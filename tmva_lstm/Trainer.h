@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <numeric>
 #include <random>
@@ -325,7 +326,10 @@ std::vector<typename Architecture_t::Scalar_t> Predict(TDeepNet<Architecture_t> 
 namespace detail {
 
 /// The epoch loop of a training phase, for any source of samples: trainPass() runs one training
-/// epoch and returns its loss, validLoss() the validation loss. Keeps the best weights.
+/// epoch and returns its loss, validLoss() the validation loss. As TMVA's MethodDL, validation
+/// runs after every TestRepetitions-th epoch (and after the last, so that it is judged too; the
+/// record of an epoch without it has a NaN validation loss), and each one without a better loss
+/// adds TestRepetitions epochs towards ConvergenceSteps. Keeps the best validated weights.
 template <typename Architecture_t, typename TrainPass, typename ValidLoss>
 std::vector<TEpochRecord> EpochLoop(TDeepNet<Architecture_t> &net, const TTrainingPhase &phase, bool verbose,
                                     TrainPass trainPass, ValidLoss validLoss)
@@ -341,24 +345,27 @@ std::vector<TEpochRecord> EpochLoop(TDeepNet<Architecture_t> &net, const TTraini
    for (size_t epoch = 1; epoch <= phase.maxEpochs && sinceBest < phase.convergenceSteps; ++epoch) {
       const auto start = std::chrono::steady_clock::now();
       const double trainLoss = trainPass();
-      const double valid = validLoss();
+      const bool test = epoch % phase.testRepetitions == 0 || epoch == phase.maxEpochs;
+      const double valid = test ? validLoss() : std::numeric_limits<double>::quiet_NaN();
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       history.push_back({epoch, trainLoss, valid, seconds});
-      if (!std::isfinite(valid))
-         throw std::runtime_error("Train: the validation loss became " + std::to_string(valid) + " at epoch " +
-                                  std::to_string(epoch) + " (learning rate too large?)");
-      if (valid < bestLoss) {
+      if (!std::isfinite(test ? valid : trainLoss))
+         throw std::runtime_error(std::string("Train: the ") + (test ? "validation" : "training") + " loss became " +
+                                  std::to_string(test ? valid : trainLoss) + " at epoch " + std::to_string(epoch) +
+                                  " (learning rate too large?)");
+      if (test && valid < bestLoss) {
          bestLoss = valid, sinceBest = 0;
          for (size_t k = 0; k < parameters.size(); ++k)
             best[k] = *parameters[k].value;
-      } else {
-         ++sinceBest;
+      } else if (test) {
+         sinceBest += phase.testRepetitions;
       }
-      if (verbose) {
+      if (verbose && test)
          std::printf("epoch %3zu  train loss %.6f  valid loss %.6f  %s  %.2f s\n", epoch, trainLoss, valid,
                      sinceBest == 0 ? "*" : " ", seconds);
-         std::fflush(stdout);
-      }
+      else if (verbose)
+         std::printf("epoch %3zu  train loss %.6f  %.2f s\n", epoch, trainLoss, seconds);
+      std::fflush(stdout);
    }
    for (size_t k = 0; k < parameters.size(); ++k)
       *parameters[k].value = best[k];

@@ -39,6 +39,9 @@ class VTreeColumn : public VEntryColumn {
 public:
    /// TTreeReader's setup status after the first entry; < 0 means it could not attach.
    virtual int SetupStatus() const = 0;
+   /// Whether ROOT failed to read this entry's values (a damaged basket): TTreeReader then hands
+   /// out empty arrays or stale values and only prints an error.
+   virtual bool ReadFailed() const = 0;
 
    /// The branch's type as ROOT names it, with its layout: Float_t, Short_t[2][3], UChar_t[n],
    /// vector<float>, vector<vector<int> >.
@@ -67,6 +70,7 @@ public:
    void CopyTo(float *out) const override { out[0] = float(Get()); }
    void CopyTo(double *out) const override { out[0] = double(Get()); }
    int SetupStatus() const override { return fValue.GetSetupStatus(); }
+   bool ReadFailed() const override { return fValue.GetReadStatus() == ROOT::Internal::TTreeReaderValueBase::kReadError; }
 
 private:
    T Get() const { return *fValue; }
@@ -83,6 +87,7 @@ public:
    void CopyTo(float *out) const override { Copy(out); }
    void CopyTo(double *out) const override { Copy(out); }
    int SetupStatus() const override { return fArray.GetSetupStatus(); }
+   bool ReadFailed() const override { return fArray.GetReadStatus() == ROOT::Internal::TTreeReaderValueBase::kReadError; }
 
 private:
    TTreeReaderArray<T> &Array() const { return fArray; }
@@ -130,6 +135,7 @@ public:
    void CopyTo(float *out) const override { Copy(out); }
    void CopyTo(double *out) const override { Copy(out); }
    int SetupStatus() const override { return fValue.GetSetupStatus(); }
+   bool ReadFailed() const override { return fValue.GetReadStatus() == ROOT::Internal::TTreeReaderValueBase::kReadError; }
 
 private:
    const std::vector<std::vector<T>> &Get() const

@@ -12,6 +12,7 @@
 #include "TreeColumn.h"
 
 #include <TChain.h>
+#include <TClass.h>
 #include <TDirectory.h>
 #include <TFile.h>
 #include <TKey.h>
@@ -174,8 +175,20 @@ public:
             return "tree '" + name + "' entry " + std::to_string(entry) +
                    (branch.empty() ? "" : " branch '" + branch + "'");
          };
-         assembler.Append(inputs, sortKey, label ? label->At(0) : fDesc.treeLabels[tree], weight ? weight->At(0) : 1.0,
-                          where, data);
+         auto damaged = [&] { // a value ROOT could not read is garbage, whatever else it looks like
+            for (const auto &c : columns)
+               if (c->ReadFailed())
+                  throw std::runtime_error(where(c->Name()) + ": ROOT cannot read it: the file is damaged (in '" +
+                                           chain->GetFile()->GetName() + "')");
+         };
+         try {
+            assembler.Append(inputs, sortKey, label ? label->At(0) : fDesc.treeLabels[tree],
+                             weight ? weight->At(0) : 1.0, where, data);
+         } catch (const std::invalid_argument &) {
+            damaged();
+            throw;
+         }
+         damaged();
          ++read;
       }
       if (read != count) { // Next() is false on any failure too: a column that cannot attach, a bad file
@@ -221,6 +234,9 @@ private:
       if (!key)
          throw std::invalid_argument("ROOT file '" + file + "' has no tree '" + name + "'");
       auto *tree = dir->Get<TTree>(base.c_str()); // checks the class: no cast of a non-TTree
+      const TClass *cls = TClass::GetClass(key->GetClassName());
+      if (!tree && cls && cls->InheritsFrom(TTree::Class())) // its key says a tree, yet it does not read as one
+         throw std::runtime_error("ROOT file '" + file + "': tree '" + name + "' cannot be read: the file is damaged");
       if (!tree)
          throw std::invalid_argument("'" + name + "' in ROOT file '" + file + "' is a " + key->GetClassName() +
                                      ", not a TTree");

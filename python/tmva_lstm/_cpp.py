@@ -142,10 +142,14 @@ def run_in_child(fn, what, timeout=60, memory=None):
                 _limit_memory(memory)
             try:
                 outcome = (True, fn())
-            except (ValueError, MemoryError, RuntimeError, OSError) as e:
+            except Exception as e:  # noqa: BLE001 - every error goes back to the caller, as raised
                 outcome = (False, e)
+            try:
+                answer = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # noqa: BLE001 - an exception that does not pickle: its type and text
+                answer = pickle.dumps((False, RuntimeError(f"{what}: {type(outcome[1]).__name__}: {outcome[1]}")))
             with os.fdopen(w, "wb") as pipe:
-                pickle.dump(outcome, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+                pipe.write(answer)
         finally:
             os._exit(0)
     os.close(w)

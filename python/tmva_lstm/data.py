@@ -11,6 +11,7 @@ only that tree), or a list of these. Both readers stream in chunks of entries (i
 read_* concatenates the chunks.
 """
 
+import contextlib
 import glob
 import os
 import re
@@ -264,6 +265,19 @@ def _flat(a):
     return np.asarray(ak.to_numpy(ak.flatten(a, axis=1))), np.asarray(ak.num(a, axis=1), np.int64)
 
 
+@contextlib.contextmanager
+def _uproot_reading(path, what):
+    """uproot's own errors while it reads a damaged file (zlib's checksum, a deserialization error,
+    ...) as one ValueError naming the file and what was being read, as the ROOT reader's are."""
+    try:
+        yield
+    except MemoryError:
+        raise
+    except Exception as e:  # anything uproot raises here is a file it cannot read
+        raise ValueError(f"ROOT file '{path}': cannot read {what}: the file is damaged or not a ROOT file "
+                         f"({type(e).__name__}: {e})") from e
+
+
 def _check_tree(f, path, name, description, types):
     """The uproot twin of TSequenceTreeReader::CheckTree: the tree, every branch, each of a layout
     its role allows and of the type the first file had."""
@@ -271,7 +285,8 @@ def _check_tree(f, path, name, description, types):
 
     if name not in f:
         raise ValueError(f"ROOT file '{path}' has no tree '{name}'")
-    tree = f[name]
+    with _uproot_reading(path, f"tree '{name}'"):
+        tree = f[name]
     if not isinstance(tree, uproot.TTree):
         raise ValueError(f"'{name}' in ROOT file '{path}' is a {tree.classname}, not a TTree")
     inputs = _input_branches(description)
@@ -326,12 +341,21 @@ def iterate_uproot(path, description, step_size=100_000, part=None, dtype=np.flo
             raise ValueError(f"no file gives tree '{name}'")
         types, start = {}, 0
         for p in mine:
-            with uproot.open(p) as f:
+            with _uproot_reading(p, "its header"):
+                f = uproot.open(p)
+            with f:
                 _check_tree(f, p, name, d, types)
         for p in mine:
-            with uproot.open(p) as f:
+            with _uproot_reading(p, "its header"):
+                f = uproot.open(p)
+            with f:
                 local = 0  # the entry within this file, for the split
-                for arrays in f[name].iterate(_branches(d), step_size=step_size, library="ak"):
+                chunks = f[name].iterate(_branches(d), step_size=step_size, library="ak")
+                while True:
+                    with _uproot_reading(p, f"tree '{name}' from entry {local}"):
+                        arrays = next(chunks, None)
+                    if arrays is None:
+                        break
                     n = len(arrays)
                     if cut.Selects():
                         keep = np.flatnonzero(np.array(cut.Kept(p, name, local, n)))

@@ -3,6 +3,7 @@ from NumPy arrays. The training loop, losses and optimizers are the C++ ones; Py
 arrays across."""
 
 import functools
+import math
 import os
 import threading
 
@@ -172,7 +173,8 @@ class Net:
     def fit(self, x, y=None, w=None, lengths=None, *, x_valid, y_valid=None, w_valid=None, lengths_valid=None,
             seed=None, verbose=True, buffer_size=100_000, distributed=None, shares=1):
         """Every TrainingStrategy phase in turn; one progress line per epoch when verbose.
-        Returns the history: a list of dicts (phase, epoch, train_loss, valid_loss, seconds).
+        Returns the history: a list of dicts (phase, epoch, train_loss, valid_loss, seconds);
+        valid_loss is None after the epochs that TestRepetitions skips.
 
         x and x_valid may be data.Stream objects instead of arrays: training then reads the files
         chunk by chunk each epoch through a seeded shuffle buffer of buffer_size samples (memory
@@ -210,7 +212,8 @@ class Net:
         try:
             for k, phase in enumerate(self.spec.phases):
                 records = _cpp.call(run, phase, k)
-                self.history += [dict(phase=k, epoch=r.epoch, train_loss=r.trainLoss, valid_loss=r.validLoss,
+                self.history += [dict(phase=k, epoch=r.epoch, train_loss=r.trainLoss,
+                                      valid_loss=r.validLoss if math.isfinite(r.validLoss) else None,
                                       seconds=r.seconds) for r in records]
         finally:
             self._use_batch_size(self._phase_batch_size())  # after a distributed fit: the booked batch again

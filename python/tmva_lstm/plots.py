@@ -17,7 +17,8 @@ def loss_curves(history, path):
     ROOT.gROOT.SetBatch(True)
     epochs = array.array("d", range(1, len(history) + 1))
     train = ROOT.TGraph(len(epochs), epochs, array.array("d", [h["train_loss"] for h in history]))
-    valid = ROOT.TGraph(len(epochs), epochs, array.array("d", [h["valid_loss"] for h in history]))
+    tested = [(e, h["valid_loss"]) for e, h in zip(epochs, history) if h["valid_loss"] is not None]  # TestRepetitions
+    valid = ROOT.TGraph(len(tested), array.array("d", [e for e, _ in tested]), array.array("d", [v for _, v in tested]))
     canvas = ROOT.TCanvas("loss", "loss", 800, 600)
     frame = ROOT.TMultiGraph("losses", "Loss per epoch;epoch;loss")
     for graph, colour, label in ((train, ROOT.kBlue, "training"), (valid, ROOT.kRed, "validation")):
