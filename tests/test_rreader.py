@@ -150,7 +150,7 @@ def test_bad_input_gives_clear_errors(tutorial, tracks, tmp_path):
 @pytest.mark.parametrize("expression, message", [
     ("ROOT::RVecF(29, 0.f)", "RDataFrame entry 0 column 'vars_time3': 29 values, expected 30"),
     ('std::string("x")', "column 'vars_time3' has type .*string.*: not a number"),
-    ('ROOT::RVecF(30, std::nanf(""))', "RReader: input: element 90 is NaN"),
+    ('ROOT::RVecF(30, std::nanf(""))', "RDataFrame entry 0: predict: the input of sample 0 at step 3, value 0, is NaN"),
 ])
 def test_bad_columns_give_clear_errors(tutorial, expression, message):
     net, model, path = tutorial

@@ -331,3 +331,24 @@ def test_safe_read_gives_the_same_samples_and_the_same_errors(tutorial_file, tmp
     assert cli.main(["evaluate", "--model", str(tmp_path / "none.root"), "--file", tutorial_file, "--safe-read"]) == 1
     assert cli.main(["train", "--file", tutorial_file, "--options", SMALL, "--safe-read", "--stream",
                      "--out", str(tmp_path / "out")]) == 1
+
+
+def test_predict_batches_are_large_but_bounded_in_memory():
+    tutorial = _cpp.call(_cpp.ns.ParseBookingOptions, TUTORIAL_OPTIONS)
+    assert _cpp.ns.PredictBatchSize(tutorial, 4) == 1024
+    xl = _cpp.call(_cpp.ns.ParseBookingOptions, "InputLayout=100|128:Layout=LSTM|512|128|100|0|0,LINEAR")
+    b = _cpp.ns.PredictBatchSize(xl, 4)
+    assert 100 < b < 1024 and b * 100 * (7 * 512 + 2 * 128 + 2) * 4 <= 256 << 20
+
+
+def test_predict_evaluates_each_sample_alone_whatever_the_batch(splits):
+    """TPredictor's batches (1024 here) against the training batch size (32): the same numbers
+    for any number of samples, and for a sample alone."""
+    net = fit(splits)
+    x = np.concatenate([splits["test"][0]] * (2500 // len(splits["test"][0]) + 1))[:2500]  # 3 batches
+    p = net.predict(x)
+    np.testing.assert_allclose(net.predict(x[:7]), p[:7], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(net.predict(x[2100:2101]), p[2100:2101], rtol=1e-6, atol=1e-7)
+    data = net._dataset(x)  # the batch-of-32 loop that rememberState nets keep
+    q = np.array(_cpp.call(_cpp.template(_cpp.ns, "Predict", net._arch), net._net, data)).reshape(p.shape)
+    np.testing.assert_allclose(p, q, rtol=1e-6, atol=1e-7)

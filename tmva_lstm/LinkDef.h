@@ -53,6 +53,9 @@
 #pragma link C++ class tmva_lstm::TTreeSampleStream<double>-;
 #pragma link C++ class tmva_lstm::TStreamTrainer<tmva_lstm::TCpu<float> >-;
 #pragma link C++ class tmva_lstm::TStreamTrainer<tmva_lstm::TCpu<double> >-;
+#pragma link C++ class tmva_lstm::TPredictor<tmva_lstm::TCpu<float> >-;
+#pragma link C++ class tmva_lstm::TPredictor<tmva_lstm::TCpu<double> >-;
+#pragma link C++ function tmva_lstm::PredictBatchSize;
 #pragma link C++ class tmva_lstm::TDataFrameReader<double>-;
 // ROOT ships std::vector<std::vector<T>> for float and double only; the tree reader reads (and
 // users write) the integer and bool ones too, which need a compiled collection proxy.

@@ -17,6 +17,7 @@
 #include "Cpu.h"
 #include "DataFrameReader.h"
 #include "ModelIO.h"
+#include "Predictor.h"
 
 #include <ROOT/RDataFrame.hxx>
 #include <ROOT/RVec.hxx>
@@ -97,55 +98,19 @@ public:
    void Compute(const double *x, size_t n, const double *lengths, float *out) override { Run(x, n, lengths, out); }
 
 private:
-   /// One network of batch size B with its input, lengths and output.
-   struct TWorker {
-      TWorker(const TNetSpec &spec, Net_t &prototype, size_t B)
-         : net(BuildDeepNet<Arch>(spec, B, prototype.GetOutputCols())), x(B, prototype.GetInputCols()),
-           lengths(B, 1), out(B, prototype.GetOutputCols()), host(B * prototype.GetInputCols()), hostLengths(B),
-           hostOut(B * prototype.GetOutputCols())
-      {
-         for (size_t l = 0; l < net->GetDepth(); ++l) { // the prototype's weights
-            auto mine = net->GetLayerAt(l).GetNamedWeights();
-            auto theirs = prototype.GetLayerAt(l).GetNamedWeights();
-            for (size_t k = 0; k < mine.size(); ++k)
-               Arch::Copy(mine[k].second, theirs[k].second);
-         }
-      }
-      std::unique_ptr<Net_t> net;
-      typename Arch::Matrix_t x, lengths, out;
-      std::vector<Real> host, hostLengths, hostOut;
-   };
-
-   /// Batches of kBatch events (one event: a network of batch 1); the last batch is padded with
-   /// zero events (of length 0).
-   static constexpr size_t kBatch = 256;
-
    template <typename In>
    void Run(const In *x, size_t n, const In *lengths, float *out)
    {
-      const size_t B = n == 1 ? 1 : kBatch, N = fPrototype->GetInputCols(), K = fPrototype->GetOutputCols();
-      auto worker = (B == 1 ? fSingle : fBatch).Acquire([&] { return std::make_unique<TWorker>(fSpec, *fPrototype, B); });
-      for (size_t first = 0; first < n; first += B) {
-         const size_t m = std::min(B, n - first);
-         std::copy_n(x + first * N, m * N, worker->host.begin()); // converted to Real
-         std::fill(worker->host.begin() + m * N, worker->host.end(), Real(0)); // padding events (last batch)
-         std::fill(worker->hostLengths.begin(), worker->hostLengths.end(), Real(0));
-         if (lengths)
-            std::copy_n(lengths + first, m, worker->hostLengths.begin());
-         Arch::CopyFromHost(worker->x.View(), worker->host.data(), worker->host.size(), "RReader: input");
-         if (lengths)
-            Arch::CopyFromHost(worker->lengths.View(), worker->hostLengths.data(), B, "RReader: lengths");
-         worker->net->Forward(worker->x, lengths ? &worker->lengths : nullptr);
-         worker->net->Prediction(worker->out);
-         Arch::CopyToHost(worker->hostOut.data(), worker->hostOut.size(), worker->out.View());
-         for (size_t k = 0; k < m * K; ++k)
-            out[first * K + k] = float(worker->hostOut[k]);
-      }
+      const size_t B = n == 1 ? 1 : PredictBatchSize(fSpec, sizeof(Real)); // one event: a network of batch 1
+      auto predictor = (B == 1 ? fSingle : fBatch).Acquire([&] {
+         return std::make_unique<TPredictor<Arch>>(fSpec, *fPrototype, B);
+      });
+      predictor->Predict(x, n, lengths, out);
    }
 
    std::unique_ptr<Net_t> fPrototype;
    TNetSpec fSpec;
-   TObjectPool<TWorker> fSingle, fBatch;
+   TObjectPool<TPredictor<Arch>> fSingle, fBatch;
 };
 
 } // namespace detail
@@ -244,8 +209,13 @@ public:
       };
       const double length = a->assembler.Assemble(a->inputs, a->sortKey, where);
       const size_t N = s.desc.timeSteps * s.desc.inputSize;
-      const std::vector<float> score =
-         s.reader->Compute(a->assembler.X(), N, s.desc.HasObjects() ? &length : nullptr, s.desc.HasObjects() ? 1 : 0);
+      std::vector<float> score;
+      try {
+         score = s.reader->Compute(a->assembler.X(), N, s.desc.HasObjects() ? &length : nullptr,
+                                   s.desc.HasObjects() ? 1 : 0);
+      } catch (const std::invalid_argument &e) {
+         throw std::invalid_argument(where("") + ": " + e.what());
+      }
       if constexpr (std::is_same<Out, float>::value)
          return score[0];
       else

@@ -85,6 +85,7 @@ class Net:
         self._net = _net if _net is not None else _cpp.call(_cpp.template(_cpp.ns, "BuildDeepNet", self._arch), self.spec,
                                                             batch_sizes.pop(), int(n_outputs))
         self.history = []
+        self._predictor = None  # TPredictor, made by the first predict
 
     @classmethod
     def load(cls, path, dtype=np.float32):
@@ -145,15 +146,20 @@ class Net:
         return f"Net({self.layout!r}, batch_size={self.batch_size}, dtype={self.dtype.name})"
 
     # -- data across the boundary ---------------------------------------------------------------
-    def _dataset(self, x, y=None, w=None, lengths=None, name="x"):
-        """A C++ TDataSet from arrays (converted to the net's dtype; NaN/inf are refused in C++)."""
+    def _inputs(self, x, lengths, name):
+        """x as (n, T·D) and lengths as (n,), contiguous, in the net's dtype (lengths None: all T)."""
         x = np.asarray(x)
         T, D = self.spec.timeSteps, self.spec.inputSize
         if x.ndim != 3 or x.shape[1:] != (T, D) or len(x) == 0:
             raise ValueError(f"{name} must have shape (n, {T}, {D}) with n >= 1, got {x.shape}")
         n = len(x)
         x = np.ascontiguousarray(x.reshape(n, -1), dtype=self.dtype)
-        K = self.n_outputs
+        return x, None if lengths is None else check_lengths(lengths, n, T).astype(self.dtype)
+
+    def _dataset(self, x, y=None, w=None, lengths=None, name="x"):
+        """A C++ TDataSet from arrays (converted to the net's dtype; NaN/inf are refused in C++)."""
+        x, lengths = self._inputs(x, lengths, name)
+        n, K = len(x), self.n_outputs
         y = np.zeros((n, K), self.dtype) if y is None else np.ascontiguousarray(y, dtype=self.dtype).reshape(len(y), -1)
         if y.shape != (n, K):
             raise ValueError(f"targets must have shape ({n},) or ({n}, {K}), got {y.shape}")
@@ -164,7 +170,6 @@ class Net:
         if lengths is None:
             _cpp.call(dataset.Append, x, y, w, n)
         else:
-            lengths = check_lengths(lengths, n, T).astype(self.dtype)
             _cpp.call(dataset.Append, x, y, w, n, lengths)
         return dataset
 
@@ -221,10 +226,24 @@ class Net:
 
     @_one_at_a_time
     def predict(self, x, lengths=None):
-        """(n, K) predictions: probabilities for CROSSENTROPY/MUTUALEXCLUSIVE, values for SUMOFSQUARES."""
-        data = self._dataset(x, lengths=lengths)
-        out = _cpp.call(_cpp.template(_cpp.ns, "Predict", self._arch), self._net, data)
-        return np.array(out, dtype=self.dtype).reshape(data.GetNSamples(), self.n_outputs)
+        """(n, K) predictions: probabilities for CROSSENTROPY/MUTUALEXCLUSIVE, values for SUMOFSQUARES.
+        Each sample is evaluated on its own (TPredictor, at its own batch size, straight from x),
+        but with rememberState, where the state runs on from batch to batch of the booked size."""
+        if self._net.RemembersState():
+            data = self._dataset(x, lengths=lengths)
+            out = _cpp.call(_cpp.template(_cpp.ns, "Predict", self._arch), self._net, data)
+            return np.array(out, dtype=self.dtype).reshape(data.GetNSamples(), self.n_outputs)
+        x, lengths = self._inputs(x, lengths, "x")
+        if self._predictor is None:
+            self._predictor = _cpp.call(_cpp.ns.TPredictor[self._arch], self.spec, self._net,
+                                        int(_cpp.ns.PredictBatchSize(self.spec, self.dtype.itemsize)))
+        else:
+            self._predictor.SetWeights(self._net)  # the net's weights now (after fit, set_parameter, …)
+        out = np.empty((len(x), self.n_outputs), self.dtype)
+        ctype = "float" if self.dtype == np.float32 else "double"
+        _cpp.call(self._predictor.Predict[ctype, ctype], x, len(x), _cpp.cppyy.nullptr if lengths is None else lengths,
+                  out)
+        return out
 
     @_one_at_a_time
     def loss(self, x, y, w=None, lengths=None):
