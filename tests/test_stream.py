@@ -167,3 +167,27 @@ def test_streamed_targets_outside_0_1_are_refused(parts):
                                          r"in \[0, 1\]"):
         Net(SMALL).fit(data.Stream(parts, d, "train", chunk_entries=50), x_valid=data.Stream(parts, d, "valid"),
                        buffer_size=64, verbose=False)
+
+
+def test_distributed_streaming_steps_on_every_process_s_batches(parts):
+    """Data-parallel streaming: each process streams its share through its own buffer, B/K rows a
+    step. Twin processes with one share give, bit for bit, one process with batches of B/2; a
+    process with fewer batches joins the others' steps with empty ones until all are done."""
+    from comms import GhostComm, TwinComm
+
+    d = description()
+
+    def stream_fit(options, **kwargs):
+        net = Net(options)
+        net.fit(data.Stream(parts, d, "train", chunk_entries=50), x_valid=data.Stream(parts, d, "valid"),
+                buffer_size=64, verbose=False, **kwargs)
+        return net
+
+    alone = stream_fit(SMALL.replace("BatchSize=32", "BatchSize=16"))
+    for comm in (TwinComm(), GhostComm(steps=100)):
+        net = stream_fit(SMALL, distributed=comm)
+        assert net.batch_size == 32
+        assert [h["valid_loss"] for h in net.history] == [h["valid_loss"] for h in alone.history]
+        for name in alone.weights:
+            np.testing.assert_array_equal(net.weights[name], alone.weights[name])
+    assert comm.per_epoch == [101] * 3  # its 100 steps, then the sum where both are done

@@ -194,11 +194,12 @@ public:
       size_t total = 0, largest = 0;
       for (auto &p : fParameters)
          total += p.gradient->GetNoElements(), largest = std::max(largest, p.gradient->GetNoElements());
-      fSum.resize(total + 2), fHost.resize(largest);
+      fSum.resize(total + 3), fHost.resize(largest);
    }
    /// weight, lossSum: this process's batch (0, 0 when it has only padding; its gradients are
-   /// then not read). Returns the whole batch's loss sum and weight.
-   TPassLoss Reduce(double weight, double lossSum)
+   /// then not read). Returns the whole batch's loss sum and weight. `finished`: this process has
+   /// no batches left in this pass (AllFinished tells when every process says so).
+   TPassLoss Reduce(double weight, double lossSum, bool finished = false)
    {
       size_t at = 0;
       for (auto &p : fParameters) {
@@ -209,8 +210,9 @@ public:
             fSum[at + k] = weight > 0 ? weight * double(fHost[k]) : 0.0;
          at += n;
       }
-      fSum[at] = weight, fSum[at + 1] = lossSum;
+      fSum[at] = weight, fSum[at + 1] = lossSum, fSum[at + 2] = finished ? 1.0 : 0.0;
       fComm.AllreduceSum(fSum.data(), fSum.size());
+      fAllFinished = fSum[at + 2] == double(fComm.Size());
       const double total = fSum[at];
       if (total == 0) // the whole batch weighs nothing: no gradient, and no step (Step)
          return {fSum[at + 1], 0.0};
@@ -224,9 +226,12 @@ public:
       }
       return {fSum[at + 1], total};
    }
+   /// Whether every process said `finished` in the last Reduce.
+   bool AllFinished() const { return fAllFinished; }
 
 private:
    VCommunicator &fComm;
+   bool fAllFinished = false;
    std::vector<TParameter<typename Architecture_t::Matrix_t>> fParameters;
    std::vector<double> fSum;
    std::vector<Real> fHost;
@@ -488,28 +493,63 @@ public:
    /// shuffle buffer; whenever it holds bufferSize samples, a batch drawn at random (seeded) trains
    /// the net; at the end of the stream the rest goes in a shuffled order, TEpochShuffler's. With a
    /// buffer larger than the data this is Train on the same samples, batch for batch.
+   ///
+   /// Data-parallel, with `comm`: the streams are this process's shares, its net takes B/S rows
+   /// per batch, and every step sums the gradients of one batch from each process (TGradientSum).
+   /// The processes' streams differ in length, so a process that has run out takes part in the
+   /// others' steps with empty batches until every one has (TGradientSum::AllFinished); all
+   /// thus make the same steps. Losses are the whole data's.
    std::vector<TEpochRecord> Train(const TTrainingPhase &phase, VSampleStream<Real> &train, VSampleStream<Real> &valid,
-                                   uint64_t seed, bool verbose = true)
+                                   uint64_t seed, bool verbose = true, VCommunicator *comm = nullptr)
    {
       if (train.HasLengths() != valid.HasLengths())
          throw std::invalid_argument("Train: give lengths for both the training and the validation stream, or for "
                                      "neither");
-      detail::CheckData(fNet, phase, fBuffer, "training");
+      TTrainingPhase local = phase; // what this process's net takes
+      if (comm && (comm->Size() < 1 || phase.batchSize % size_t(comm->Size()) != 0))
+         throw std::invalid_argument("Train: BatchSize " + std::to_string(phase.batchSize) +
+                                     " does not divide into " + std::to_string(comm->Size()) + " equal shares");
+      local.batchSize = comm ? phase.batchSize / size_t(comm->Size()) : phase.batchSize;
+      detail::CheckData(fNet, local, fBuffer, "training");
       if (train.InputCols() != fNet.GetInputCols() || valid.InputCols() != fNet.GetInputCols())
          throw std::invalid_argument("Train: the stream's samples do not match the network's input width");
       TOptimizer<Architecture_t> optimizer(fNet, phase.optimizer, phase.learningRate, phase.momentum, phase.beta1,
                                            phase.beta2, phase.epsilon);
-      fNet.SetDropout(phase.dropout, seed);
+      fNet.SetDropout(phase.dropout, comm ? seed + uint64_t(comm->Rank()) : seed); // each process its own masks
       std::mt19937_64 draws(seed ^ 0x5DEECE66Dull); // the buffer's draws; the drain order is TEpochShuffler's
       std::unique_ptr<TEpochShuffler> drain;
+      std::unique_ptr<TGradientSum<Architecture_t>> sum;
+      if (comm)
+         sum = std::make_unique<TGradientSum<Architecture_t>>(fNet, *comm);
+      auto validLoss = [&] {
+         TPassLoss v = PassLoss(valid);
+         if (comm) {
+            double pair[2] = {v.total, v.weight};
+            comm->AllreduceSum(pair, 2);
+            v = {pair[0], pair[1]};
+         }
+         return Mean(v);
+      };
       return detail::EpochLoop(
-         fNet, phase, verbose, [&] { return TrainPass(train, optimizer, draws, drain, seed); },
-         [&] { return Loss(valid); });
+         fNet, phase, verbose, [&] { return TrainPass(train, optimizer, draws, drain, seed, sum.get()); }, validLoss);
    }
 
    /// The weighted mean loss over a stream, in batches of consecutive samples across chunks (as
    /// EvaluateLoss on the same samples).
-   double Loss(VSampleStream<Real> &stream)
+   double Loss(VSampleStream<Real> &stream) { return Mean(PassLoss(stream)); }
+
+   /// The samples the shuffle buffer has room for (its memory): at most bufferSize after training.
+   size_t GetBufferCapacity() const { return fBuffer.GetCapacity(); }
+
+private:
+   static double Mean(const TPassLoss &loss)
+   {
+      if (loss.weight == 0)
+         throw std::invalid_argument("streaming: the validation stream has no samples of non-zero weight");
+      return loss.Mean();
+   }
+
+   TPassLoss PassLoss(VSampleStream<Real> &stream)
    {
       const size_t B = fNet.GetBatchSize();
       TPassLoss loss;
@@ -523,39 +563,41 @@ public:
          });
       if (fBuffer.GetNSamples() > 0)
          StepRows(0, fBuffer.GetNSamples(), nullptr, index, loss);
-      if (loss.weight == 0)
-         throw std::invalid_argument("streaming: the validation stream has no samples of non-zero weight");
-      return loss.Mean();
+      return loss;
    }
 
-   /// The samples the shuffle buffer has room for (its memory): at most bufferSize after training.
-   size_t GetBufferCapacity() const { return fBuffer.GetCapacity(); }
-
-private:
    double TrainPass(VSampleStream<Real> &stream, TOptimizer<Architecture_t> &optimizer, std::mt19937_64 &draws,
-                    std::unique_ptr<TEpochShuffler> &drain, uint64_t seed)
+                    std::unique_ptr<TEpochShuffler> &drain, uint64_t seed, TGradientSum<Architecture_t> *sum)
    {
       const size_t B = fNet.GetBatchSize();
       TPassLoss loss;
       fNet.ResetState();
       Reset(stream);
       std::vector<size_t> index;
+      size_t steps = 0;
       while (stream.Next(fChunk))
          Feed(fBufferSize, [&] { // B samples drawn without replacement, each swapped to the end; the end trains
             const size_t n = fBuffer.GetNSamples();
             for (size_t k = 0; k < B; ++k)
                fBuffer.SwapSamples(std::uniform_int_distribution<size_t>(0, n - 1 - k)(draws), n - 1 - k);
-            StepRows(n - B, B, &optimizer, index, loss);
-            fBuffer.Resize(n - B);
+            StepRows(n - B, B, &optimizer, index, loss, sum);
+            fBuffer.Resize(n - B), ++steps;
          });
       const size_t rest = fBuffer.GetNSamples();
-      if (rest == 0 && loss.weight == 0)
+      if (rest == 0 && steps == 0)
          throw std::invalid_argument("streaming: the training stream has no samples");
       if (!drain || drain->Size() != rest)
          drain = std::make_unique<TEpochShuffler>(rest, seed);
       const std::vector<size_t> &order = drain->Next();
       for (size_t first = 0; first < rest; first += B)
-         Step(fNet, fLoader, order, first, &optimizer, loss);
+         Step(fNet, fLoader, order, first, &optimizer, loss, sum);
+      if (sum) // out of batches: take part in the others' steps until every process is
+         do {
+            const TPassLoss batch = sum->Reduce(0, 0, true);
+            loss.total += batch.total, loss.weight += batch.weight;
+            if (batch.weight > 0)
+               optimizer.Step();
+         } while (!sum->AllFinished());
       return loss.Mean();
    }
 
@@ -567,11 +609,11 @@ private:
 
    /// Buffer rows [first, first + n) as one batch (n ≤ B; a short one is padded by the loader).
    void StepRows(size_t first, size_t n, TOptimizer<Architecture_t> *optimizer, std::vector<size_t> &index,
-                 TPassLoss &loss)
+                 TPassLoss &loss, TGradientSum<Architecture_t> *sum = nullptr)
    {
       index.resize(n);
       std::iota(index.begin(), index.end(), first);
-      Step(fNet, fLoader, index, 0, optimizer, loss);
+      Step(fNet, fLoader, index, 0, optimizer, loss, sum);
    }
 
    /// Moves the chunk into the buffer as it makes room: whenever the buffer holds `full` samples,

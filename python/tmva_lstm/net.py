@@ -186,16 +186,14 @@ class Net:
         follows the buffer, not the data); with a buffer larger than the training part,
         the result is bit-identical to fit on the same samples in memory.
 
-        distributed: a communicator (distributed.mpi()); x, y, … are then this process's share
-        of the samples, and the K processes train one model together (tmva_lstm.distributed);
-        only rank 0 prints. shares=K in one process trains on the batches K processes would."""
+        distributed: a communicator (distributed.mpi()); x, y, … (or the streams) are then this
+        process's share of the samples, and the K processes train one model together
+        (tmva_lstm.distributed); only rank 0 prints. shares=K in one process trains on the batches
+        K processes would (arrays only)."""
         from .data import Stream
 
         seed = self.spec.seed if seed is None else int(seed)
         if distributed is not None:
-            if isinstance(x, Stream) or isinstance(x_valid, Stream):
-                raise NotImplementedError("fit: distributed training reads arrays (each process's share); "
-                                          "streaming from files is not distributed yet")
             self._use_batch_size(self._phase_batch_size() // distributed.Size())
             verbose = verbose and distributed.Rank() == 0
         if isinstance(x, Stream) or isinstance(x_valid, Stream):
@@ -203,8 +201,11 @@ class Net:
                 raise TypeError("fit: give both x and x_valid as data.Stream, or both as arrays")
             ctype = "float" if self.dtype == np.float32 else "double"
             train, valid = x.to_cpp(ctype), x_valid.to_cpp(ctype)
+            if shares != 1:
+                raise ValueError("fit: shares (one process standing for several) takes arrays, not streams")
             trainer = _cpp.call(_cpp.ns.TStreamTrainer[self._arch], self._net, int(buffer_size))
-            run = lambda phase, k: trainer.Train(phase, train, valid, seed + k, bool(verbose))  # noqa: E731
+            comm = distributed if distributed is not None else _cpp.cppyy.nullptr
+            run = lambda phase, k: trainer.Train(phase, train, valid, seed + k, bool(verbose), comm)  # noqa: E731
         else:
             if y is None or y_valid is None:
                 raise TypeError("fit: give the targets y and y_valid with array inputs")

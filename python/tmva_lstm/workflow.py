@@ -65,9 +65,7 @@ def fit(net, splits, seed, verbose, buffer_size=100_000, distributed=None):
     train, valid = splits["train"], splits["valid"]
     start = time.perf_counter()
     if isinstance(train, data.Stream):
-        if distributed is not None:
-            raise ValueError("--distributed with --stream: streaming training is not distributed yet")
-        net.fit(train, x_valid=valid, seed=seed, verbose=verbose, buffer_size=buffer_size)
+        net.fit(train, x_valid=valid, seed=seed, verbose=verbose, buffer_size=buffer_size, distributed=distributed)
     else:
         net.fit(*train, x_valid=valid.x, y_valid=valid.y, w_valid=valid.w, lengths_valid=valid.lengths, seed=seed,
                 verbose=verbose, distributed=distributed)
