@@ -6,9 +6,13 @@ import numpy as np
 from tmva_lstm import _cpp
 
 
+# The first sum of a data-parallel fit: each process's row of what it trains (CheckSameEverywhere).
+DESCRIPTION = 5
+
+
 class TwinComm(_cpp.ns.VCommunicator):
     """Two processes with the same share: every sum is twice this one's (the share sizes of an
-    in-memory fit, [n, 0] for rank 0, become [n, n])."""
+    in-memory fit, [n, 0] for rank 0, become [n, n]; rank 0's description is also rank 1's)."""
 
     def Rank(self):
         return 0
@@ -19,7 +23,14 @@ class TwinComm(_cpp.ns.VCommunicator):
     def AllreduceSum(self, values, n):
         values.reshape((n,))
         b = np.frombuffer(values, dtype=np.float64, count=n)
-        b[:] = [b[0], b[0]] if n == 2 and b[1] == 0 else 2 * b
+        if n == 2 * DESCRIPTION and not b[DESCRIPTION:].any():
+            b[DESCRIPTION:] = self.other(b[:DESCRIPTION].copy())
+        else:
+            b[:] = [b[0], b[0]] if n == 2 and b[1] == 0 else 2 * b
+
+    def other(self, description):
+        """Rank 1's description of what it trains, given rank 0's."""
+        return description
 
 
 class GhostComm(TwinComm):
@@ -33,9 +44,19 @@ class GhostComm(TwinComm):
     def AllreduceSum(self, values, n):
         values.reshape((n,))
         b = np.frombuffer(values, dtype=np.float64, count=n)
+        if n == 2 * DESCRIPTION and not b[DESCRIPTION:].any():
+            return TwinComm.AllreduceSum(self, values, n)
         if n > 2:  # a gradient sum, not the validation loss pair
             self.calls += 1
             b[-1] += self.calls > self.steps
             if b[-1] == 2:  # every process is done: the epoch's last sum
                 self.per_epoch.append(self.calls)
                 self.calls = 0
+
+
+class MismatchComm(TwinComm):
+    """A second process whose network takes one more input value per sample."""
+
+    def other(self, description):
+        description[1] += 1
+        return description

@@ -162,3 +162,26 @@ def test_shares_of_a_part_are_disjoint_and_cover_it(tutorial_file, reader):
     assert {r.tobytes() for r in rows} == {r.tobytes() for r in whole.x.reshape(len(whole.x), -1)}
     with pytest.raises(ValueError, match="share must be 0 … shares − 1, got 3 of 3"):
         read(tutorial_file, d, part="train", share=3, shares=3)
+
+
+@pytest.mark.parametrize("stream, width", [(False, 15), (True, 25)])
+def test_processes_that_train_different_networks_are_refused(stream, width, tmp_path):
+    """Every process describes what it trains in the first sum; all refuse a mismatch alike,
+    before any sum of gradients could mix unrelated numbers or wait forever."""
+    from comms import MismatchComm
+    from tmva_lstm import data
+
+    with pytest.raises(ValueError, match=f"process 1 has {width + 1} input values per sample, process 0 has "
+                                         f"{width}; every process must train the same network"):
+        if stream:
+            path = str(tmp_path / "tracks.root")
+            data.make_track_data(path, 50, 50)
+            d = data.Description.tracks(max_tracks=5)
+            net = Net(OPTIONS.replace("InputLayout=5|3", "InputLayout=5|5").replace("LSTM|4|3|5", "LSTM|4|5|5"))
+            net.fit(data.Stream(path, d, "train"), x_valid=data.Stream(path, d, "valid"), verbose=False,
+                    distributed=MismatchComm())
+        else:
+            (x, y, w, lengths), (xv, yv, wv, lv) = problem()
+            net = Net(OPTIONS, dtype=np.float64)
+            net.fit(x, y, w, lengths, x_valid=xv, y_valid=yv, w_valid=wv, lengths_valid=lv, verbose=False,
+                    distributed=MismatchComm())

@@ -378,6 +378,33 @@ std::vector<TEpochRecord> EpochLoop(TDeepNet<Architecture_t> &net, const TTraini
    return history;
 }
 
+/// Data-parallel runs: every process must train the same network on the same kind of samples, or
+/// their sums would not line up (MPI would fail or hang, or add unrelated numbers). Every process
+/// sees every process's description, so all refuse alike.
+template <typename Architecture_t>
+void CheckSameEverywhere(VCommunicator &comm, TDeepNet<Architecture_t> &net, bool lengths)
+{
+   constexpr size_t k = 5;
+   static const char *const names[k] = {"parameter values", "input values per sample", "outputs",
+                                        "rows per batch", "lengths (1: yes, 0: no)"};
+   size_t parameters = 0;
+   for (auto &p : net.GetParameters())
+      parameters += p.value->GetNoElements();
+   const size_t S = size_t(comm.Size()), rank = size_t(comm.Rank());
+   std::vector<double> all(S * k, 0.0);
+   const double mine[k] = {double(parameters), double(net.GetInputCols()), double(net.GetOutputCols()),
+                           double(net.GetBatchSize()), lengths ? 1.0 : 0.0};
+   std::copy(mine, mine + k, all.begin() + rank * k);
+   comm.AllreduceSum(all.data(), all.size());
+   for (size_t s = 1; s < S; ++s)
+      for (size_t j = 0; j < k; ++j)
+         if (all[s * k + j] != all[j])
+            throw std::invalid_argument("data-parallel training: process " + std::to_string(s) + " has " +
+                                        std::to_string(size_t(all[s * k + j])) + " " + names[j] + ", process 0 has " +
+                                        std::to_string(size_t(all[j])) +
+                                        "; every process must train the same network on the same kind of samples");
+}
+
 template <typename Architecture_t, typename Real>
 void CheckData(const TDeepNet<Architecture_t> &net, const TTrainingPhase &phase, const TDataSet<Real> &data,
                const char *what)
@@ -418,6 +445,8 @@ std::vector<TEpochRecord> Train(TDeepNet<Architecture_t> &net, const TTrainingPh
                                   std::to_string(S) + " equal shares");
    TTrainingPhase local = phase; // what this process's net takes
    local.batchSize = comm ? phase.batchSize / S : phase.batchSize;
+   if (comm)
+      detail::CheckSameEverywhere(*comm, net, train.HasLengths());
    detail::CheckData(net, local, train, "training");
    detail::CheckData(net, local, valid, "validation");
    std::vector<size_t> sizes(S);
@@ -510,6 +539,8 @@ public:
          throw std::invalid_argument("Train: BatchSize " + std::to_string(phase.batchSize) +
                                      " does not divide into " + std::to_string(comm->Size()) + " equal shares");
       local.batchSize = comm ? phase.batchSize / size_t(comm->Size()) : phase.batchSize;
+      if (comm)
+         detail::CheckSameEverywhere(*comm, fNet, train.HasLengths());
       detail::CheckData(fNet, local, fBuffer, "training");
       if (train.InputCols() != fNet.GetInputCols() || valid.InputCols() != fNet.GetInputCols())
          throw std::invalid_argument("Train: the stream's samples do not match the network's input width");
