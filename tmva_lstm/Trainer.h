@@ -405,6 +405,17 @@ void CheckSameEverywhere(VCommunicator &comm, TDeepNet<Architecture_t> &net, boo
                                         "; every process must train the same network on the same kind of samples");
 }
 
+/// The phase as each of S processes (or shares) runs it: B/S rows per batch.
+inline TTrainingPhase LocalPhase(const TTrainingPhase &phase, size_t S)
+{
+   if (S == 0 || phase.batchSize % S != 0)
+      throw std::invalid_argument("Train: BatchSize " + std::to_string(phase.batchSize) + " does not divide into " +
+                                  std::to_string(S) + " equal shares");
+   TTrainingPhase local = phase;
+   local.batchSize = phase.batchSize / S;
+   return local;
+}
+
 template <typename Architecture_t, typename Real>
 void CheckData(const TDeepNet<Architecture_t> &net, const TTrainingPhase &phase, const TDataSet<Real> &data,
                const char *what)
@@ -440,11 +451,8 @@ std::vector<TEpochRecord> Train(TDeepNet<Architecture_t> &net, const TTrainingPh
    if (train.HasLengths() != valid.HasLengths())
       throw std::invalid_argument("Train: give lengths for both the training and the validation set, or for neither");
    const size_t S = comm ? size_t(comm->Size()) : shares;
-   if (S == 0 || phase.batchSize % S != 0)
-      throw std::invalid_argument("Train: BatchSize " + std::to_string(phase.batchSize) + " does not divide into " +
-                                  std::to_string(S) + " equal shares");
-   TTrainingPhase local = phase; // what this process's net takes
-   local.batchSize = comm ? phase.batchSize / S : phase.batchSize;
+   const TTrainingPhase share = detail::LocalPhase(phase, S); // one share's rows per batch
+   const TTrainingPhase &local = comm ? share : phase;         // what this process's net takes
    if (comm)
       detail::CheckSameEverywhere(*comm, net, train.HasLengths());
    detail::CheckData(net, local, train, "training");
@@ -534,11 +542,7 @@ public:
       if (train.HasLengths() != valid.HasLengths())
          throw std::invalid_argument("Train: give lengths for both the training and the validation stream, or for "
                                      "neither");
-      TTrainingPhase local = phase; // what this process's net takes
-      if (comm && (comm->Size() < 1 || phase.batchSize % size_t(comm->Size()) != 0))
-         throw std::invalid_argument("Train: BatchSize " + std::to_string(phase.batchSize) +
-                                     " does not divide into " + std::to_string(comm->Size()) + " equal shares");
-      local.batchSize = comm ? phase.batchSize / size_t(comm->Size()) : phase.batchSize;
+      const TTrainingPhase local = detail::LocalPhase(phase, comm ? size_t(comm->Size()) : 1); // what its net takes
       if (comm)
          detail::CheckSameEverywhere(*comm, fNet, train.HasLengths());
       detail::CheckData(fNet, local, fBuffer, "training");
