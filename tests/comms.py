@@ -26,11 +26,15 @@ class TwinComm(_cpp.ns.VCommunicator):
         if n == 2 * DESCRIPTION and not b[DESCRIPTION:].any():
             b[DESCRIPTION:] = self.other(b[:DESCRIPTION].copy())
         else:
-            b[:] = [b[0], b[0]] if n == 2 and b[1] == 0 else 2 * b
+            self.add_other(b)
 
     def other(self, description):
         """Rank 1's description of what it trains, given rank 0's."""
         return description
+
+    def add_other(self, b):
+        """Rank 1's part of any other sum, added into b."""
+        b[:] = [b[0], b[0]] if len(b) == 2 and b[1] == 0 else 2 * b
 
 
 class GhostComm(TwinComm):
@@ -41,12 +45,8 @@ class GhostComm(TwinComm):
         super().__init__()
         self.steps, self.calls, self.per_epoch = steps, 0, []
 
-    def AllreduceSum(self, values, n):
-        values.reshape((n,))
-        b = np.frombuffer(values, dtype=np.float64, count=n)
-        if n == 2 * DESCRIPTION and not b[DESCRIPTION:].any():
-            return TwinComm.AllreduceSum(self, values, n)
-        if n > 2:  # a gradient sum, not the validation loss pair
+    def add_other(self, b):
+        if len(b) > 2:  # a gradient sum, not the validation loss pair
             self.calls += 1
             b[-1] += self.calls > self.steps
             if b[-1] == 2:  # every process is done: the epoch's last sum

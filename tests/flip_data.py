@@ -15,6 +15,8 @@ import tempfile
 
 import numpy as np
 
+from flip_model import flipped_copies
+
 READERS = ("root", "uproot")
 
 
@@ -24,15 +26,8 @@ def flip(path, flips, seed):
 
     description = data.Description.tutorial()
     reference = {r: getattr(data, f"read_{r}")(path, description) for r in READERS}
-    good = open(path, "rb").read()
-    rng = np.random.default_rng(seed)
-    flipped = os.path.join(os.path.dirname(path), "flipped.root")
     outcomes = {r: collections.Counter() for r in READERS}
-    for _ in range(flips):
-        damaged = bytearray(good)
-        damaged[int(rng.integers(len(good)))] ^= 1 << int(rng.integers(8))
-        with open(flipped, "wb") as f:
-            f.write(damaged)
+    for flipped in flipped_copies(path, flips, seed):
         for r in READERS:
             def read(r=r):
                 samples = getattr(data, f"read_{r}")(flipped, description)

@@ -16,19 +16,26 @@ import numpy as np
 TUTORIAL = "InputLayout=10|30:Layout=LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,LINEAR"
 
 
-def flip(path, x, reference, flips, seed):
-    """Counter of outcomes: 'identical', 'DIFFERENT', or the error with quoted names elided."""
-    from tmva_lstm import Net
-
+def flipped_copies(path, flips, seed):
+    """`flips` times, the path of a copy of the file (beside it, overwritten each time) with one
+    seeded bit flipped."""
     good = open(path, "rb").read()
     rng = np.random.default_rng(seed)
     flipped = os.path.join(os.path.dirname(path), "flipped.root")
-    outcomes = collections.Counter()
     for _ in range(flips):
         damaged = bytearray(good)
         damaged[int(rng.integers(len(good)))] ^= 1 << int(rng.integers(8))
         with open(flipped, "wb") as f:
             f.write(damaged)
+        yield flipped
+
+
+def flip(path, x, reference, flips, seed):
+    """Counter of outcomes: 'identical', 'DIFFERENT', or the error with quoted names elided."""
+    from tmva_lstm import Net
+
+    outcomes = collections.Counter()
+    for flipped in flipped_copies(path, flips, seed):
         try:
             same = np.array_equal(Net.load(flipped).predict(x), reference)
             outcomes["identical" if same else "DIFFERENT"] += 1

@@ -208,8 +208,6 @@ def test_a_directory_given_as_a_file(tmp_path):
 
 def test_missing_tree_labels(tutorial_file):
     """A class per tree, or a label branch: both readers say so (was an IndexError in uproot's)."""
-    from tmva_lstm import data
-
     d = data.Description(trees=["sgn", "bkg"], tree_labels=[1], time_steps=10, input_size=30,
                          step_branches=[f"vars_time{t}" for t in range(10)])
     for read in (data.read_root, data.read_uproot):

@@ -181,6 +181,17 @@ struct TPassLoss {
    double Mean() const { return weight > 0 ? total / weight : 0.0; }
 };
 
+/// This process's loss summed with every other's (data-parallel, with comm), else itself.
+inline TPassLoss SumOver(VCommunicator *comm, TPassLoss loss)
+{
+   if (comm) {
+      double pair[2] = {loss.total, loss.weight};
+      comm->AllreduceSum(pair, 2);
+      loss = {pair[0], pair[1]};
+   }
+   return loss;
+}
+
 /// Data-parallel steps: every process's gradients, each weighted by its batch's weight, summed
 /// and divided by the total weight; the gradient of the whole batch, which every process then
 /// applies alike. Host buffers are made once.
@@ -354,23 +365,28 @@ std::vector<TEpochRecord> EpochLoop(TDeepNet<Architecture_t> &net, const TTraini
       const double valid = test ? validLoss() : std::numeric_limits<double>::quiet_NaN();
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       history.push_back({epoch, trainLoss, valid, seconds});
-      if (!std::isfinite(test ? valid : trainLoss))
+      const double watched = test ? valid : trainLoss; // the loss this epoch shows
+      if (!std::isfinite(watched))
          throw std::runtime_error(std::string("Train: the ") + (test ? "validation" : "training") + " loss became " +
-                                  std::to_string(test ? valid : trainLoss) + " at epoch " + std::to_string(epoch) +
+                                  std::to_string(watched) + " at epoch " + std::to_string(epoch) +
                                   " (learning rate too large?)");
-      if (test && valid < bestLoss) {
-         bestLoss = valid, sinceBest = 0;
-         for (size_t k = 0; k < parameters.size(); ++k)
-            best[k] = *parameters[k].value;
-      } else if (test) {
-         sinceBest += phase.testRepetitions;
+      if (test) {
+         if (valid < bestLoss) {
+            bestLoss = valid, sinceBest = 0;
+            for (size_t k = 0; k < parameters.size(); ++k)
+               best[k] = *parameters[k].value;
+         } else {
+            sinceBest += phase.testRepetitions;
+         }
       }
-      if (verbose && test)
-         std::printf("epoch %3zu  train loss %.6f  valid loss %.6f  %s  %.2f s\n", epoch, trainLoss, valid,
-                     sinceBest == 0 ? "*" : " ", seconds);
-      else if (verbose)
-         std::printf("epoch %3zu  train loss %.6f  %.2f s\n", epoch, trainLoss, seconds);
-      std::fflush(stdout);
+      if (verbose) {
+         if (test)
+            std::printf("epoch %3zu  train loss %.6f  valid loss %.6f  %s  %.2f s\n", epoch, trainLoss, valid,
+                        sinceBest == 0 ? "*" : " ", seconds);
+         else
+            std::printf("epoch %3zu  train loss %.6f  %.2f s\n", epoch, trainLoss, seconds);
+         std::fflush(stdout);
+      }
    }
    for (size_t k = 0; k < parameters.size(); ++k)
       *parameters[k].value = best[k];
@@ -479,13 +495,7 @@ std::vector<TEpochRecord> Train(TDeepNet<Architecture_t> &net, const TTrainingPh
    std::vector<size_t> validIndex(valid.GetNSamples());
    std::iota(validIndex.begin(), validIndex.end(), size_t(0));
    auto validLoss = [&] {
-      TPassLoss v = Pass<Architecture_t>(net, validLoader, validIndex, nullptr);
-      if (comm) {
-         double pair[2] = {v.total, v.weight};
-         comm->AllreduceSum(pair, 2);
-         v = {pair[0], pair[1]};
-      }
-      return v.Mean();
+      return SumOver(comm, Pass<Architecture_t>(net, validLoader, validIndex, nullptr)).Mean();
    };
    return detail::EpochLoop(
       net, phase, verbose, [&] { return Pass<Architecture_t>(net, loader, order.Next(), &optimizer, sum.get()).Mean(); },
@@ -556,17 +566,9 @@ public:
       std::unique_ptr<TGradientSum<Architecture_t>> sum;
       if (comm)
          sum = std::make_unique<TGradientSum<Architecture_t>>(fNet, *comm);
-      auto validLoss = [&] {
-         TPassLoss v = PassLoss(valid);
-         if (comm) {
-            double pair[2] = {v.total, v.weight};
-            comm->AllreduceSum(pair, 2);
-            v = {pair[0], pair[1]};
-         }
-         return Mean(v);
-      };
       return detail::EpochLoop(
-         fNet, phase, verbose, [&] { return TrainPass(train, optimizer, draws, drain, seed, sum.get()); }, validLoss);
+         fNet, phase, verbose, [&] { return TrainPass(train, optimizer, draws, drain, seed, sum.get()); },
+         [&] { return Mean(SumOver(comm, PassLoss(valid))); });
    }
 
    /// The weighted mean loss over a stream, in batches of consecutive samples across chunks (as

@@ -10,6 +10,7 @@ import threading
 import numpy as np
 
 from . import _cpp
+from .data import Stream, _ctype
 from .layer import check_lengths
 
 _CTYPES = {np.dtype(np.float32): "float32", np.dtype(np.float64): "float64"}
@@ -190,8 +191,6 @@ class Net:
         process's share of the samples, and the K processes train one model together
         (tmva_lstm.distributed); only rank 0 prints. shares=K in one process trains on the batches
         K processes would (arrays only)."""
-        from .data import Stream
-
         seed = self.spec.seed if seed is None else int(seed)
         if distributed is not None:
             self._use_batch_size(self._phase_batch_size() // distributed.Size())
@@ -199,8 +198,7 @@ class Net:
         if isinstance(x, Stream) or isinstance(x_valid, Stream):
             if not (isinstance(x, Stream) and isinstance(x_valid, Stream)):
                 raise TypeError("fit: give both x and x_valid as data.Stream, or both as arrays")
-            ctype = "float" if self.dtype == np.float32 else "double"
-            train, valid = x.to_cpp(ctype), x_valid.to_cpp(ctype)
+            train, valid = x.to_cpp(_ctype(self.dtype)), x_valid.to_cpp(_ctype(self.dtype))
             if shares != 1:
                 raise ValueError("fit: shares (one process standing for several) takes arrays, not streams")
             trainer = _cpp.call(_cpp.ns.TStreamTrainer[self._arch], self._net, int(buffer_size))
@@ -241,7 +239,7 @@ class Net:
         else:
             self._predictor.SetWeights(self._net)  # the net's weights now (after fit, set_parameter, …)
         out = np.empty((len(x), self.n_outputs), self.dtype)
-        ctype = "float" if self.dtype == np.float32 else "double"
+        ctype = _ctype(self.dtype)
         _cpp.call(self._predictor.Predict[ctype, ctype], x, len(x), _cpp.cppyy.nullptr if lengths is None else lengths,
                   out)
         return out
