@@ -2,7 +2,9 @@
 reader of tmva_lstm.data, against uproot's `arrays` alone and RDataFrame's `AsNumpy`, on the
 tutorial layout (10 branches of float[30] per entry) and on the jagged track layout
 (5 std::vector<float> branches, Poisson count). Each reader reads the whole file, all rounds
-alternate, the best of each round is kept; one thread for every engine.
+alternate, the best of each round is kept. The ROOT reader reads ranges of entries on our worker
+pool's threads (THREADS, and 1 for comparison); uproot runs once as its default, on one thread, and
+once with THREADS decompression threads; RDataFrame on one thread.
 
     python bench/read_bench.py [--entries 100000] [--rounds 3] [--dir /tmp/read_bench]
 """
@@ -11,11 +13,16 @@ import os
 import statistics
 import time
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import uproot
 
-from tmva_lstm import data
+from tmva_lstm import _cpp, data
 from tmva_lstm._cpp import ROOT
+
+THREADS = 2  # the ROOT reader's (our worker pool) and uproot's decompression threads, where threaded
+cpu = _cpp.architecture("cpu", "float32")
 
 
 def make_files(folder, entries):
@@ -47,13 +54,30 @@ def readers(path, description):
             for name in description.trees:
                 f[name].arrays(branches, library="ak")
 
+    def uproot_arrays_threads():
+        # uproot shuts the executor down when the file closes: a new one per read
+        with uproot.open(path, decompression_executor=ThreadPoolExecutor(THREADS)) as f:
+            for name in description.trees:
+                f[name].arrays(branches, library="ak")
+
+    def root_reader(threads):
+        def read():
+            cpu.SetNumThreads(threads)
+            try:
+                data.read_root(path, description)
+            finally:
+                cpu.SetNumThreads(0)
+        return read
+
     def rdataframe():
         for name in description.trees:
             ROOT.RDataFrame(name, path).AsNumpy(branches)
 
-    return {"tmva_lstm ROOT reader": lambda: data.read_root(path, description),
+    return {"tmva_lstm ROOT reader": root_reader(THREADS),
+            "tmva_lstm ROOT reader, 1 thread": root_reader(1),
             "tmva_lstm uproot reader": lambda: data.read_uproot(path, description),
             "uproot arrays alone": uproot_arrays,
+            f"uproot arrays alone, {THREADS} decompression threads": uproot_arrays_threads,
             "RDataFrame AsNumpy": rdataframe}
 
 

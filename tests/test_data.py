@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import uproot
 
-from tmva_lstm import data
+from tmva_lstm import _cpp, data
 
 READERS = [data.read_root, data.read_uproot]
 
@@ -274,3 +274,67 @@ def test_bad_description_is_refused_by_both(read, tutorial_file):
                          step_branches=["vars_time0"])
     with pytest.raises(ValueError, match="1 step branches for 10 time steps"):
         read(tutorial_file, d)
+
+
+@pytest.fixture(scope="module")
+def large_track_file(tmp_path_factory):
+    """Enough entries per tree (13000) that the ROOT reader splits a read over 3 threads."""
+    path = str(tmp_path_factory.mktemp("large") / "tracks.root")
+    data.make_track_data(path, 13000, 13000, seed=5)
+    return path
+
+
+@pytest.fixture
+def cpu_threads():
+    """Sets the worker pool's threads for one test, then back to the default."""
+    cpu = _cpp.architecture("cpu", "float32")
+    yield cpu.SetNumThreads
+    cpu.SetNumThreads(0)
+
+
+@pytest.mark.parametrize("part", [None, "train", "test"])
+def test_threads_read_the_same_samples(large_track_file, cpu_threads, part):
+    """The ROOT reader reads ranges of entries on the pool's threads; the samples and their order
+    do not depend on how many."""
+    d = data.Description.tracks()
+    results = []
+    for threads in (1, 2, 3):
+        cpu_threads(threads)
+        results.append(data.read_root(large_track_file, d, part=part))
+    assert len(results[0].y) == (26000 if part is None else len(results[0].y))
+    for other in results[1:]:
+        for field in ("x", "y", "w", "lengths"):
+            np.testing.assert_array_equal(getattr(other, field), getattr(results[0], field))
+    np.testing.assert_array_equal(results[0].x, data.read_uproot(large_track_file, d, part=part).x)
+
+
+def test_threads_name_the_first_bad_entry(tmp_path, cpu_threads):
+    """Bad entries in the ranges of two threads: the error names the first, as one thread would."""
+    path = str(tmp_path / "nan.root")
+    x = np.ones((12000, 6), np.float32)
+    x[9000, 1] = np.nan
+    x[11000, 1] = np.nan
+    with uproot.recreate(path) as f:
+        f.mktree("t", {"seq": (np.float32, (6,))})
+        f["t"].extend({"seq": x})
+    d = data.Description(trees=["t"], tree_labels=[0], time_steps=2, input_size=3, array_branch="seq")
+    for threads in (1, 2):
+        cpu_threads(threads)
+        with pytest.raises(ValueError, match=r"^tree 't' entry 9000: .*NaN"):
+            data.read_root(path, d)
+    x[9000, 1] = 1
+    with uproot.recreate(path) as f:
+        f.mktree("t", {"seq": (np.float32, (6,))})
+        f["t"].extend({"seq": x})
+    with pytest.raises(ValueError, match=r"^tree 't' entry 11000: .*NaN"):
+        data.read_root(path, d)
+
+
+def test_a_forked_child_reads_after_the_pool_ran(large_track_file, cpu_threads):
+    """A child forked after the worker pool started (--safe-read, multiprocessing) has none of its
+    threads: it starts its own instead of waiting for them forever."""
+    cpu_threads(2)
+    d = data.Description.tracks()
+    here = data.read_root(large_track_file, d)  # the pool's workers run now
+    there = _cpp.run_in_child(lambda: data.read_root(large_track_file, d), "reading in a child", timeout=60)
+    np.testing.assert_array_equal(there.x, here.x)

@@ -11,8 +11,11 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <thread>
+
+#include <unistd.h>
 
 namespace tmva_lstm {
 
@@ -364,6 +367,8 @@ public:
 
    void Run(size_t nTasks, const std::function<void(size_t)> &task)
    {
+      if (fPid != getpid())
+         AfterFork();
       std::lock_guard<std::mutex> serial(fRunMutex); // one parallel section at a time
       while (fWorkers.size() + 1 < nTasks)
          fWorkers.emplace_back([this, k = fWorkers.size() + 1] { Work(k); });
@@ -403,6 +408,21 @@ public:
    }
 
 private:
+   /// A forked child (multiprocessing, the model and data reads in a child process) inherits the
+   /// pool's state but none of its threads, and maybe a mutex a worker held: it starts afresh.
+   /// The old thread objects are leaked on purpose: destroying a joinable std::thread terminates.
+   void AfterFork()
+   {
+      new std::vector<std::thread>(std::move(fWorkers));
+      fWorkers.clear();
+      new (&fRunMutex) std::mutex;
+      new (&fMutex) std::mutex;
+      new (&fWake) std::condition_variable;
+      new (&fDone) std::condition_variable;
+      fPending.store(0), fGeneration.store(0), fTasks = 0, fTask = nullptr, fError = nullptr;
+      fPid = getpid();
+   }
+
    void Work(size_t k)
    {
       tInPool = true;
@@ -443,6 +463,7 @@ private:
    std::atomic<size_t> fPending{0}, fGeneration{0};
    std::exception_ptr fError;
    bool fStop = false;
+   pid_t fPid = getpid(); ///< the process whose threads fWorkers are
 };
 
 /// Below this many flops a GEMM runs on the calling thread alone: waking the pool for a

@@ -7,6 +7,7 @@
 // python/tmva_lstm/data.py gives the same arrays with uproot.
 #pragma once
 
+#include "Cpu.h"
 #include "Samples.h"
 #include "Trainer.h"
 #include "TreeColumn.h"
@@ -16,10 +17,12 @@
 #include <TDirectory.h>
 #include <TFile.h>
 #include <TKey.h>
+#include <TROOT.h>
 
 #include <glob.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -80,8 +83,11 @@ public:
          throw std::invalid_argument("tree reader: no tree names given");
       if (files.empty())
          throw std::invalid_argument("tree reader: no files given");
-      for (const std::string &name : desc.trees)
-         fChains.push_back(std::make_unique<TChain>(name.c_str()));
+      ROOT::EnableThreadSafety(); // Read runs a chain per thread
+      for (const std::string &name : desc.trees) {
+         fChains.emplace_back();
+         fChains.back().push_back(std::make_unique<TChain>(name.c_str()));
+      }
       // the type each branch had in the first file, per tree
       std::vector<std::vector<std::string>> types(desc.trees.size(), std::vector<std::string>(desc.Branches().size()));
       for (const std::string &spec : files) {
@@ -102,19 +108,19 @@ public:
                if (onlyIndex != desc.trees.size() && k != onlyIndex)
                   continue;
                CheckTree(*f, file, desc.trees[k], types[k]);
-               fChains[k]->Add(file.c_str());
+               fChains[k].front()->Add(file.c_str());
             }
          }
       }
       for (size_t k = 0; k < desc.trees.size(); ++k)
-         if (fChains[k]->GetNtrees() == 0)
+         if (fChains[k].front()->GetNtrees() == 0)
             throw std::invalid_argument("no file gives tree '" + desc.trees[k] + "'");
    }
 
    TSequenceTreeReader(TSequenceTreeReader &&) = delete; // holds the chains; one overload set for PyROOT
 
    size_t GetNTrees() const { return fChains.size(); }
-   size_t GetEntries(size_t tree) const { return size_t(fChains.at(tree)->GetEntries()); }
+   size_t GetEntries(size_t tree) const { return size_t(fChains.at(tree).front()->GetEntries()); }
    /// Every file read, globs expanded, in order.
    const std::vector<std::string> &GetFiles() const { return fFiles; }
 
@@ -125,37 +131,102 @@ public:
    void Read(size_t tree, size_t first, size_t n, TDataSet<Real> &data, const TEntrySplit &split = {}) const
    {
       split.Check();
-      const size_t T = fDesc.timeSteps, D = fDesc.inputSize;
-      TChain *chain = fChains.at(tree).get();
-      const std::string &name = fDesc.trees[tree];
-      const Long64_t last = Long64_t(std::min(first + n, GetEntries(tree)));
-      if (Long64_t(first) >= last)
+      const size_t last = std::min(first + n, GetEntries(tree));
+      if (first >= last)
          return;
-      chain->LoadTree(Long64_t(first)); // the file the reader starts in; the columns look up their types there
-      TTreeReader reader(chain);
+      // Unzipping the baskets is most of the time, and each range of entries unzips on its own:
+      // the worker pool's threads read consecutive ranges, each through a chain of its own, and
+      // the ranges are joined in entry order, so the result is the same for any thread count.
+      // The first range goes straight into data; the others into parts, appended after.
+      const size_t blocks = (last - first + kEntriesPerBlock - 1) / kEntriesPerBlock;
+      const size_t slices = std::max<size_t>(1, std::min<size_t>(size_t(TCpu<Real>::GetNumThreads()), blocks / 16));
+      auto &chains = fChains.at(tree);
+      while (chains.size() < slices)
+         chains.push_back(CopyChain(*chains.front()));
+      Reserve(data, last - first);
+      std::vector<TDataSet<Real>> parts(slices, TDataSet<Real>(data.inputCols, data.outputCols));
+      std::vector<size_t> partStart(slices, last);
+      std::atomic<size_t> lease{0};
+      TCpu<Real>::ParallelFor(blocks, [&](size_t b, size_t nb) {
+         const size_t k = lease++, from = first + b * kEntriesPerBlock;
+         partStart[k] = from;
+         ReadRange(*chains[k], tree, from, std::min(last, from + nb * kEntriesPerBlock), from == first ? data : parts[k],
+                   split);
+      });
+      std::vector<size_t> order(slices);
+      std::iota(order.begin(), order.end(), size_t(0));
+      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return partStart[a] < partStart[b]; });
+      for (size_t k : order)
+         if (partStart[k] != first)
+            data.AppendFrom(parts[k], 0, parts[k].GetNSamples());
+   }
+
+   /// Every entry of every tree (or one part's), tree after tree.
+   template <typename Real>
+   TDataSet<Real> ReadAll(const TEntrySplit &split = {}) const
+   {
+      TDataSet<Real> data(fDesc.timeSteps * fDesc.inputSize, 1);
+      size_t entries = 0;
+      for (size_t k = 0; k < fChains.size(); ++k)
+         entries += GetEntries(k);
+      Reserve(data, entries); // address space only: the pages a part leaves unused are never touched
+      for (size_t k = 0; k < fChains.size(); ++k)
+         Read(k, 0, GetEntries(k), data, split);
+      return data;
+   }
+
+private:
+   /// Entries per block of the parallel split; a thread reads at least 16 blocks.
+   static constexpr size_t kEntriesPerBlock = 256;
+
+   /// A chain over the same files as `chain`, with their entry counts known (no file opened yet).
+   static std::unique_ptr<TChain> CopyChain(TChain &chain)
+   {
+      auto copy = std::make_unique<TChain>(chain.GetName());
+      const Long64_t *offset = chain.GetTreeOffset();
+      for (int k = 0; k < chain.GetNtrees(); ++k)
+         copy->Add(chain.GetListOfFiles()->At(k)->GetTitle(), offset[k + 1] - offset[k]);
+      return copy;
+   }
+
+   /// Room for `more` samples in data; geometric, so that repeated Reads into one data set stay linear.
+   template <typename Real>
+   void Reserve(TDataSet<Real> &data, size_t more) const
+   {
+      auto reserve = [](auto &v, size_t n) {
+         if (v.capacity() < v.size() + n)
+            v.reserve(std::max(v.size() + n, 2 * v.capacity()));
+      };
+      reserve(data.x, more * fDesc.timeSteps * fDesc.inputSize), reserve(data.y, more), reserve(data.w, more);
+      if (fDesc.HasObjects())
+         reserve(data.lengths, more);
+   }
+
+   /// Entries [first, last) through `chain` (one of tree `tree`'s), appended to data.
+   template <typename Real>
+   void ReadRange(TChain &chain, size_t tree, size_t first, size_t last, TDataSet<Real> &data,
+                  const TEntrySplit &split) const
+   {
+      const std::string &name = fDesc.trees[tree];
+      chain.LoadTree(Long64_t(first)); // the file the reader starts in; the columns look up their types there
+      TTreeReader reader(&chain);
       std::vector<std::unique_ptr<VTreeColumn>> columns;
       std::vector<const VEntryColumn *> inputs;
       for (const std::string &b : fDesc.InputBranches()) {
-         columns.push_back(VTreeColumn::Make(reader, chain, name, b));
+         columns.push_back(VTreeColumn::Make(reader, &chain, name, b));
          inputs.push_back(columns.back().get());
       }
       auto optional = [&](const std::string &b) -> const VTreeColumn * {
          if (b.empty())
             return nullptr;
-         columns.push_back(VTreeColumn::Make(reader, chain, name, b));
+         columns.push_back(VTreeColumn::Make(reader, &chain, name, b));
          return columns.back().get();
       };
       const VTreeColumn *label = optional(fDesc.labelBranch), *weight = optional(fDesc.weightBranch),
                         *sortKey = optional(fDesc.sortBy);
-      const size_t count = size_t(last) - first;
-      auto reserve = [](auto &v, size_t more) { // geometric: repeated Reads into one data set stay linear
-         if (v.capacity() < v.size() + more)
-            v.reserve(std::max(v.size() + more, 2 * v.capacity()));
-      };
-      reserve(data.x, count * T * D), reserve(data.y, count), reserve(data.w, count);
-      if (fDesc.HasObjects())
-         reserve(data.lengths, count);
-      if (reader.SetEntriesRange(Long64_t(first), last) != TTreeReader::kEntryValid)
+      const size_t count = last - first;
+      Reserve(data, count);
+      if (reader.SetEntriesRange(Long64_t(first), Long64_t(last)) != TTreeReader::kEntryValid)
          throw std::runtime_error("tree '" + name + "': cannot read entries from " + std::to_string(first));
       TSampleAssembler<Real> assembler(fDesc);
       size_t read = 0;
@@ -164,9 +235,9 @@ public:
       while (reader.Next()) {
          const Long64_t entry = reader.GetCurrentEntry();
          if (split.Selects()) {
-            if (chain->GetTreeNumber() != treeNumber)
-               treeNumber = chain->GetTreeNumber(), file = chain->GetFile()->GetName();
-            if (!split.Keeps(file, name, uint64_t(entry - chain->GetChainOffset()))) {
+            if (chain.GetTreeNumber() != treeNumber)
+               treeNumber = chain.GetTreeNumber(), file = chain.GetFile()->GetName();
+            if (!split.Keeps(file, name, uint64_t(entry - chain.GetChainOffset()))) {
                ++read;
                continue;
             }
@@ -179,7 +250,7 @@ public:
             for (const auto &c : columns)
                if (c->ReadFailed())
                   throw std::runtime_error(where(c->Name()) + ": ROOT cannot read it: the file is damaged (in '" +
-                                           chain->GetFile()->GetName() + "')");
+                                           chain.GetFile()->GetName() + "')");
          };
          try {
             assembler.Append(inputs, sortKey, label ? label->At(0) : fDesc.treeLabels[tree],
@@ -199,22 +270,11 @@ public:
                throw std::runtime_error(at + ": TTreeReader cannot read branch '" + c->Name() + "' as " +
                                         c->TypeName());
          throw std::runtime_error(at + " (TTreeReader status " + std::to_string(int(reader.GetEntryStatus())) +
-                                  (chain->GetFile() ? std::string(", file ") + chain->GetFile()->GetName() : "") +
+                                  (chain.GetFile() ? std::string(", file ") + chain.GetFile()->GetName() : "") +
                                   ")");
       }
    }
 
-   /// Every entry of every tree (or one part's), tree after tree.
-   template <typename Real>
-   TDataSet<Real> ReadAll(const TEntrySplit &split = {}) const
-   {
-      TDataSet<Real> data(fDesc.timeSteps * fDesc.inputSize, 1);
-      for (size_t k = 0; k < fChains.size(); ++k)
-         Read(k, 0, GetEntries(k), data, split);
-      return data;
-   }
-
-private:
    static std::string Join(const std::vector<std::string> &names)
    {
       std::string out;
@@ -270,7 +330,8 @@ private:
 
    TTreeDataDescription fDesc;
    std::vector<std::string> fFiles;
-   std::vector<std::unique_ptr<TChain>> fChains;
+   /// Per tree, its chain over every file, and one more per thread that has read it (Read).
+   mutable std::vector<std::vector<std::unique_ptr<TChain>>> fChains;
 };
 
 /// A TSequenceTreeReader read chunk after chunk (one part of the entry split), for streaming

@@ -173,7 +173,7 @@ def iterate_root(path, description, step_size=100_000, part=None, dtype=np.float
     """Chunks Samples(x, y, w, lengths) of the entries of at most step_size entries, tree after tree,
     each tree chained over the files; with part, only that part's entries (entry_split)."""
     cut, ctype = entry_split(part, **split), _ctype(dtype)
-    reader = _cpp.call(_cpp.ns.TSequenceTreeReader, expand(path), description.to_cpp())
+    reader = _root_reader(path, description)
     T, D = description.time_steps, description.input_size
     for tree in range(reader.GetNTrees()):
         for first in range(0, reader.GetEntries(tree), step_size):
@@ -228,8 +228,15 @@ def _copy(vector, n, dtype):
 
 
 def read_root(path, description, part=None, dtype=np.float32, **split):
-    """Every entry (or one part's: entry_split) as Samples."""
-    return _concat(iterate_root(path, description, part=part, dtype=dtype, **split), description, part)
+    """Every entry (or one part's: entry_split) as Samples, read into one C++ data set and copied
+    once (chunks and their concatenation would write every value twice more)."""
+    cut, ctype = entry_split(part, **split), _ctype(dtype)
+    whole = _cpp.call(_cpp.template(_root_reader(path, description), "ReadAll", ctype), cut)
+    return _concat([_from_cpp(whole, description, dtype)], description, part)
+
+
+def _root_reader(path, description):
+    return _cpp.call(_cpp.ns.TSequenceTreeReader, expand(path), description.to_cpp())
 
 
 # -- uproot ---------------------------------------------------------------------------------------
@@ -477,6 +484,8 @@ def _concat(chunks, description, part=None):
     if sum(len(c.y) for c in chunks) == 0:
         where = f" in the {part} part of the entry split" if part else ""
         raise ValueError(f"no entries of the trees {', '.join(description.trees)}{where}")
+    if len(chunks) == 1:
+        return chunks[0]
     lengths = np.concatenate([c.lengths for c in chunks]) if description.has_lengths else None
     return Samples(*(np.concatenate([getattr(c, a) for c in chunks]) for a in ("x", "y", "w")), lengths)
 
