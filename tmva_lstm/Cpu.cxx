@@ -98,19 +98,17 @@ void TCpu<Real>::Zero(View_t A)
 
 namespace {
 
-/// The row loop of CellForward and CellBackward: unit(row, j) for every unit j of the rows inside
-/// their sequence at step t; for the others, held(row, j) when the pass is the one that writes h
-/// (forward) or first reads dh (backward).
-template <typename Cell, typename Real, typename Unit, typename Held>
-void CellRows(const TCellStep<Real> &s, size_t t, Unit &&unit, Held &&held)
+/// The row loop of CellForward and CellBackward: active(row, H) for the rows inside their
+/// sequence at step t; for the others, held(row, H, j) for every unit j when the pass is the one
+/// that writes h (forward) or first reads dh (backward).
+template <typename Cell, typename Real, typename Active, typename Held>
+void CellRows(const TCellStep<Real> &s, size_t t, Active &&active, Held &&held)
 {
    const size_t H = s.hPrev.cols;
    for (size_t r = 0; r < s.z.rows; ++r) {
       const TCellRow<Real> row = s.Row(r);
       if (s.Active(r, t)) {
-#pragma omp simd
-         for (size_t j = 0; j < H; ++j)
-            unit(row, H, j);
+         active(row, H);
       } else if (WritesState<Cell>()) {
          for (size_t j = 0; j < H; ++j)
             held(row, H, j);
@@ -128,8 +126,14 @@ void TCpu<Real>::CellForward(ECellPass pass, EActivationFunction gateAct, EActiv
       using Cell = decltype(cell);
       CellRows<Cell>(
          s, t,
-         [](const TCellRow<Real> &row, size_t H, size_t j) {
-            Cell::template Forward<decltype(fg), decltype(fc)>(row, H, j);
+         [](const TCellRow<Real> &row, size_t H) {
+            if constexpr (std::is_same_v<Cell, LstmCell>) {
+               Cell::template ForwardRow<decltype(fg), decltype(fc)>(row, H);
+            } else {
+#pragma omp simd
+               for (size_t j = 0; j < H; ++j)
+                  Cell::template Forward<decltype(fg), decltype(fc)>(row, H, j);
+            }
          },
          [](const TCellRow<Real> &row, size_t, size_t j) { HoldForward(row, j); });
    });
@@ -143,8 +147,10 @@ void TCpu<Real>::CellBackward(ECellPass pass, EActivationFunction gateAct, EActi
       using Cell = decltype(cell);
       CellRows<Cell>(
          s, t,
-         [](const TCellRow<Real> &row, size_t H, size_t j) {
-            Cell::template Backward<decltype(fg), decltype(fc)>(row, H, j);
+         [](const TCellRow<Real> &row, size_t H) {
+#pragma omp simd
+            for (size_t j = 0; j < H; ++j)
+               Cell::template Backward<decltype(fg), decltype(fc)>(row, H, j);
          },
          [](const TCellRow<Real> &row, size_t H, size_t j) { HoldBackward(row, Cell::kBlocks, H, j); });
    });

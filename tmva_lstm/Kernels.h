@@ -43,10 +43,39 @@ struct LstmCell {
    TMVA_LSTM_HOST_DEVICE static void Forward(const TCellRow<Real> &r, size_t H, size_t j)
    {
       Real *z = r.z;
-      const Real i = FGate::f(z[j]), f = FGate::f(z[H + j]), g = FCand::f(z[2 * H + j]), o = FGate::f(z[3 * H + j]);
-      z[j] = i, z[H + j] = f, z[2 * H + j] = g, z[3 * H + j] = o;
-      r.c[j] = f * r.cPrev[j] + i * g; // c_t = f ⊙ c_{t-1} + i ⊙ g
-      r.h[j] = o * FCand::f(r.c[j]);   // h_t = o ⊙ tanh(c_t)
+      z[j] = FGate::f(z[j]), z[H + j] = FGate::f(z[H + j]), z[2 * H + j] = FCand::f(z[2 * H + j]);
+      z[3 * H + j] = FGate::f(z[3 * H + j]);
+      Update<FCand>(r, H, j);
+   }
+   /// Forward for a whole row, as the CPU runs it: the same numbers, bit for bit. With σ and tanh
+   /// the 4H activations are one loop over the row (tanh z = 2σ(2z) − 1, which is how Tanh::f
+   /// computes it), so a row of any H vectorises without a scalar tail per block.
+   template <typename FGate, typename FCand, typename Real>
+   static void ForwardRow(const TCellRow<Real> &r, size_t H)
+   {
+      Real *z = r.z;
+      if constexpr (std::is_same_v<FGate, Sigmoid> && std::is_same_v<FCand, Tanh>) {
+#pragma omp simd
+         for (size_t k = 0; k < 4 * H; ++k) {
+            const Real s = k >= 2 * H && k < 3 * H ? Real(2) : Real(1); // 2 in the candidate block g
+            z[k] = s * Sigmoid::f(s * z[k]) - (s - Real(1));
+         }
+#pragma omp simd
+         for (size_t j = 0; j < H; ++j)
+            Update<FCand>(r, H, j);
+      } else {
+#pragma omp simd
+         for (size_t j = 0; j < H; ++j)
+            Forward<FGate, FCand>(r, H, j);
+      }
+   }
+   /// c_t and h_t of unit j from its gate values.
+   template <typename FCand, typename Real>
+   TMVA_LSTM_HOST_DEVICE static void Update(const TCellRow<Real> &r, size_t H, size_t j)
+   {
+      const Real *z = r.z;
+      r.c[j] = z[H + j] * r.cPrev[j] + z[j] * z[2 * H + j]; // c_t = f ⊙ c_{t-1} + i ⊙ g
+      r.h[j] = z[3 * H + j] * FCand::f(r.c[j]);             // h_t = o ⊙ tanh(c_t)
    }
    template <typename FGate, typename FCand, typename Real>
    TMVA_LSTM_HOST_DEVICE static void Backward(const TCellRow<Real> &r, size_t H, size_t j)

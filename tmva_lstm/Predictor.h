@@ -6,6 +6,7 @@
 // predictor: its scores depend on the batches, and Predict (Trainer.h) keeps them.
 #pragma once
 
+#include "DataSet.h"
 #include "DeepNet.h"
 
 #include <algorithm>
@@ -73,15 +74,14 @@ public:
       const size_t B = GetBatchSize(), N = fNet->GetInputCols(), K = fNet->GetOutputCols();
       for (size_t first = 0; first < n; first += B) {
          const size_t m = std::min(B, n - first);
-         for (size_t k = 0; k < m * N; ++k) { // converted to Real, and checked, on the way
-            const Real v = Real(x[first * N + k]);
-            if (!std::isfinite(v)) {
-               const size_t D = N / fTimeSteps, step = k % N / D;
-               throw std::invalid_argument("predict: the input of sample " + std::to_string(first + k / N) +
-                                           " at step " + std::to_string(step) + ", value " + std::to_string(k % D) +
-                                           ", is " + (std::isnan(v) ? "NaN" : "inf"));
-            }
-            fHost[k] = v;
+         std::transform(x + first * N, x + (first + m) * N, fHost.begin(), [](In v) { return Real(v); });
+         if (!AllFinite(fHost.data(), m * N)) { // checked after converting: a double may overflow a float
+            const size_t k = size_t(std::find_if(fHost.begin(), fHost.end(), [](Real v) { return !std::isfinite(v); }) -
+                                    fHost.begin());
+            const size_t D = N / fTimeSteps, step = k % N / D;
+            throw std::invalid_argument("predict: the input of sample " + std::to_string(first + k / N) + " at step " +
+                                        std::to_string(step) + ", value " + std::to_string(k % D) + ", is " +
+                                        (std::isnan(fHost[k]) ? "NaN" : "inf"));
          }
          std::fill(fHost.begin() + m * N, fHost.end(), Real(0));
          Architecture_t::CopyFromHost(fX.View(), fHost.data(), fHost.size(), "predict: input");
