@@ -6,6 +6,7 @@ runs need mpi4py and mpiexec (pip install mpi4py mpich) and are skipped without 
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -30,8 +31,20 @@ needs_mpi = pytest.mark.skipif(MPIEXEC is None, reason="needs mpi4py and mpiexec
 
 
 def mpiexec(n, *args, timeout=120):
-    return subprocess.run([MPIEXEC, "-n", str(n), sys.executable, *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    """mpiexec -n n python args…, in a session of its own: past the timeout, mpiexec and every
+    process it started are killed (a rank left behind would spin in MPI and slow every later test),
+    and the test fails with what they printed."""
+    with subprocess.Popen([MPIEXEC, "-n", str(n), sys.executable, *args], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                          start_new_session=True) as run:
+        try:
+            stdout, stderr = run.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(run.pid, signal.SIGKILL)
+            stdout, stderr = run.communicate()
+            pytest.fail(f"mpiexec -n {n} {' '.join(args)} did not end within {timeout} s\n"
+                        f"stdout:\n{stdout[-3000:]}\nstderr:\n{stderr[-3000:]}")
+    return subprocess.CompletedProcess(run.args, run.returncode, stdout, stderr)
 
 
 @needs_mpi
@@ -67,7 +80,7 @@ def test_one_share_is_plain_training():
 def test_a_dying_process_ends_the_run(tmp_path):
     start = time.perf_counter()
     done = mpiexec(2, os.path.join(HERE, "mpi_train.py"), str(tmp_path / "x.npz"), "--die-at-step", "4", timeout=60)
-    assert done.returncode != 0
+    assert done.returncode != 0, done.stdout + done.stderr
     assert time.perf_counter() - start < 60
     assert not os.path.exists(tmp_path / "x.npz")
 
@@ -76,7 +89,7 @@ def test_a_dying_process_ends_the_run(tmp_path):
 def test_an_error_in_one_process_ends_the_run(tmp_path):
     start = time.perf_counter()
     done = mpiexec(2, os.path.join(HERE, "mpi_train.py"), str(tmp_path / "x.npz"), "--raise-on-rank-1", timeout=60)
-    assert done.returncode != 0 and "rank 1 fails alone" in done.stderr
+    assert done.returncode != 0 and "rank 1 fails alone" in done.stderr, done.stdout + done.stderr
     assert time.perf_counter() - start < 60
 
 
