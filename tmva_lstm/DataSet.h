@@ -12,15 +12,15 @@
 
 namespace tmva_lstm {
 
-/// Whether all n values are finite: a reduction without an early exit, so that it vectorises (a
-/// NaN fails the comparison too); where the bad value is, the caller looks up after.
+/// The index of the first of n values that is not finite, or n. A reduction without an early exit
+/// first, which vectorises (a NaN fails the comparison too); the search only when it finds one.
 template <typename Real>
-bool AllFinite(const Real *v, size_t n)
+size_t FirstNotFinite(const Real *v, size_t n)
 {
    int bad = 0; // an int, not a bool: GCC vectorises this reduction only so
    for (size_t k = 0; k < n; ++k)
       bad |= !(std::abs(v[k]) <= std::numeric_limits<Real>::max());
-   return !bad;
+   return bad ? size_t(std::find_if(v, v + n, [](Real x) { return !std::isfinite(x); }) - v) : n;
 }
 
 /// x (n × inputCols), y (n × outputCols), w (n), and optionally the sequence length of each
@@ -83,11 +83,10 @@ struct TDataSet {
    void Append(const Real *xs, const Real *ys, const Real *ws, size_t n, const Real *lens = nullptr)
    {
       auto check = [](const Real *v, size_t count, const char *what, size_t cols) {
-         if (AllFinite(v, count))
-            return;
-         const size_t k = size_t(std::find_if(v, v + count, [](Real x) { return !std::isfinite(x); }) - v);
-         throw std::invalid_argument(std::string("data set: ") + what + " of sample " + std::to_string(k / cols) +
-                                     " is " + (std::isnan(v[k]) ? "NaN" : "inf"));
+         const size_t k = FirstNotFinite(v, count);
+         if (k < count)
+            throw std::invalid_argument(std::string("data set: ") + what + " of sample " + std::to_string(k / cols) +
+                                        " is " + (std::isnan(v[k]) ? "NaN" : "inf"));
       };
       if (n && GetNSamples() && (lens != nullptr) != HasLengths())
          throw std::invalid_argument("data set: either every sample has a length or none has");

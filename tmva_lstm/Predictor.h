@@ -75,9 +75,8 @@ public:
       for (size_t first = 0; first < n; first += B) {
          const size_t m = std::min(B, n - first);
          std::transform(x + first * N, x + (first + m) * N, fHost.begin(), [](In v) { return Real(v); });
-         if (!AllFinite(fHost.data(), m * N)) { // checked after converting: a double may overflow a float
-            const size_t k = size_t(std::find_if(fHost.begin(), fHost.end(), [](Real v) { return !std::isfinite(v); }) -
-                                    fHost.begin());
+         // checked after converting: a double may overflow a float
+         if (const size_t k = FirstNotFinite(fHost.data(), m * N); k < m * N) {
             const size_t D = N / fTimeSteps, step = k % N / D;
             throw std::invalid_argument("predict: the input of sample " + std::to_string(first + k / N) + " at step " +
                                         std::to_string(step) + ", value " + std::to_string(k % D) + ", is " +

@@ -60,10 +60,9 @@ void CheckFromHost(const View &dst, const Real *src, size_t n, const std::string
    if (n != dst.size())
       throw std::invalid_argument(what + ": expected " + std::to_string(dst.rows) + "x" + std::to_string(dst.cols) +
                                   " = " + std::to_string(dst.size()) + " values, got " + std::to_string(n));
-   if (AllFinite(src, n))
-      return;
-   const size_t k = size_t(std::find_if(src, src + n, [](Real v) { return !std::isfinite(v); }) - src);
-   throw std::invalid_argument(what + ": element " + std::to_string(k) + " is " + (std::isnan(src[k]) ? "NaN" : "inf"));
+   const size_t k = FirstNotFinite(src, n);
+   if (k < n)
+      throw std::invalid_argument(what + ": element " + std::to_string(k) + " is " + (std::isnan(src[k]) ? "NaN" : "inf"));
 }
 
 /// CopyToHost's check: the destination holds exactly the view's values.

@@ -64,7 +64,8 @@ def template(owner, name, *args):
     instantiated overload. Called through cppyy's template proxy, a call that throws is run again
     once for every earlier failure in the process (each failure adds another copy of the
     instantiation to try) and its message repeated as often; the instantiated overload runs once.
-    The proxy called with no arguments instantiates it without running it."""
+    The proxy called with an argument no C++ parameter takes instantiates it without running it
+    (with no arguments, a function whose arguments all have defaults would run)."""
     scope = owner if isinstance(owner, type) else type(owner)
     wanted = _normalise(f"{name}<{','.join(a if isinstance(a, str) else a.__cpp_name__ for a in args)}>")
 
@@ -75,13 +76,17 @@ def template(owner, name, *args):
     if found is None:
         proxy = getattr(owner, name)[args if len(args) > 1 else args[0]]
         try:
-            proxy()
+            proxy(_NotAnArgument())
         except TypeError:
             pass
         found = find()
         if found is None:
             return proxy
     return found if scope is owner else found.__get__(owner)
+
+
+class _NotAnArgument:
+    """Converts to no C++ type (template)."""
 
 
 def _normalise(cpp_name):
