@@ -13,7 +13,10 @@ K processes × B/K rows train as one process on B rows (Trainer.h: TGradientSum,
 TShardedOrder). The same batches, in one process: net.fit(x, y, ..., shares=K).
 """
 
+import os
 import sys
+import time
+import traceback
 
 import numpy as np
 
@@ -55,20 +58,22 @@ def mpi():
     if comm.Size() < 2:
         raise RuntimeError("--distributed mpi: this process is alone (MPI size 1); start K processes with "
                            "mpiexec -n K (or srun under SLURM)")
-    previous = sys.excepthook
-
-    def abort_all(kind, value, traceback):
-        previous(kind, value, traceback)
-        sys.stderr.flush()
-        comm.comm.Abort(1)
+    def abort_all(kind, value, tb):
+        abort(comm, f"MPI rank {comm.Rank()} of {comm.Size()} failed: {kind.__name__}: {value}\n" +
+              "".join(traceback.format_exception(kind, value, tb)))
 
     sys.excepthook = abort_all
     return comm
 
 
 def abort(comm, message):
-    """Print message on stderr and end every process of the run (an error one process found)."""
-    print(message, file=sys.stderr, flush=True)
+    """Print message on stderr and end every process of the run (an error one process found). The
+    message goes out in one write, then a pause before MPI_Abort: the launcher kills every process
+    as soon as it hears of the abort, and output it has not yet forwarded is lost (seen with
+    mpiexec: a traceback cut after its first two lines)."""
+    sys.stderr.flush()
+    os.write(sys.stderr.fileno(), (message.rstrip("\n") + "\n").encode(errors="replace"))
+    time.sleep(0.5)
     comm.comm.Abort(1)
 
 
