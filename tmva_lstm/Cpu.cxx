@@ -127,8 +127,9 @@ void TCpu<Real>::CellForward(ECellPass pass, EActivationFunction gateAct, EActiv
       CellRows<Cell>(
          s, t,
          [](const TCellRow<Real> &row, size_t H) {
-            if constexpr (std::is_same_v<Cell, LstmCell>) {
-               Cell::template ForwardRow<decltype(fg), decltype(fc)>(row, H);
+            if constexpr (std::is_same_v<Cell, LstmCell> && std::is_same_v<decltype(fg), Sigmoid> &&
+                          std::is_same_v<decltype(fc), Tanh>) {
+               LstmCell::ForwardRowSigmoidTanh(row, H);
             } else {
 #pragma omp simd
                for (size_t j = 0; j < H; ++j)

@@ -47,27 +47,22 @@ struct LstmCell {
       z[3 * H + j] = FGate::f(z[3 * H + j]);
       Update<FCand>(r, H, j);
    }
-   /// Forward for a whole row, as the CPU runs it: the same numbers, bit for bit. With σ and tanh
-   /// the 4H activations are one loop over the row (tanh z = 2σ(2z) − 1, which is how Tanh::f
-   /// computes it), so a row of any H vectorises without a scalar tail per block.
-   template <typename FGate, typename FCand, typename Real>
-   static void ForwardRow(const TCellRow<Real> &r, size_t H)
+   /// Forward with σ gates and a tanh candidate for a whole row, as the CPU runs it: the same
+   /// numbers as Forward, bit for bit. The 4H activations are one loop over the row (tanh z =
+   /// 2σ(2z) − 1, which is how Tanh::f computes it), so a row of any H vectorises without a
+   /// scalar tail per block.
+   template <typename Real>
+   static void ForwardRowSigmoidTanh(const TCellRow<Real> &r, size_t H)
    {
       Real *z = r.z;
-      if constexpr (std::is_same_v<FGate, Sigmoid> && std::is_same_v<FCand, Tanh>) {
 #pragma omp simd
-         for (size_t k = 0; k < 4 * H; ++k) {
-            const Real s = k >= 2 * H && k < 3 * H ? Real(2) : Real(1); // 2 in the candidate block g
-            z[k] = s * Sigmoid::f(s * z[k]) - (s - Real(1));
-         }
-#pragma omp simd
-         for (size_t j = 0; j < H; ++j)
-            Update<FCand>(r, H, j);
-      } else {
-#pragma omp simd
-         for (size_t j = 0; j < H; ++j)
-            Forward<FGate, FCand>(r, H, j);
+      for (size_t k = 0; k < 4 * H; ++k) {
+         const Real s = k >= 2 * H && k < 3 * H ? Real(2) : Real(1); // 2 in the candidate block g
+         z[k] = s * Sigmoid::f(s * z[k]) - (s - Real(1));
       }
+#pragma omp simd
+      for (size_t j = 0; j < H; ++j)
+         Update<Tanh>(r, H, j);
    }
    /// c_t and h_t of unit j from its gate values.
    template <typename FCand, typename Real>

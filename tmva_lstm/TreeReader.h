@@ -139,7 +139,7 @@ public:
       // the ranges are joined in entry order, so the result is the same for any thread count.
       // The first range goes straight into data; the others into parts, appended after.
       const size_t blocks = (last - first + kEntriesPerBlock - 1) / kEntriesPerBlock;
-      const size_t slices = std::max<size_t>(1, std::min<size_t>(size_t(TCpu<Real>::GetNumThreads()), blocks / 16));
+      const size_t slices = size_t(TCpu<Real>::GetNumThreads()); // ParallelFor's most; a chain opens no file until read
       auto &chains = fChains.at(tree);
       while (chains.size() < slices)
          chains.push_back(CopyChain(*chains.front()));
@@ -176,7 +176,7 @@ public:
    }
 
 private:
-   /// Entries per block of the parallel split; a thread reads at least 16 blocks.
+   /// Entries per block of the parallel split (ParallelFor gives a thread at least 16).
    static constexpr size_t kEntriesPerBlock = 256;
 
    /// A chain over the same files as `chain`, with their entry counts known (no file opened yet).
