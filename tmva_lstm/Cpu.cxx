@@ -124,17 +124,17 @@ void TCpu<Real>::CellForward(ECellPass pass, EActivationFunction gateAct, EActiv
 {
    DispatchCellActivations(pass, gateAct, candAct, [&](auto cell, auto fg, auto fc) {
       using Cell = decltype(cell);
+      if constexpr (std::is_same_v<Cell, LstmCell> && std::is_same_v<decltype(fg), Sigmoid> &&
+                    std::is_same_v<decltype(fc), Tanh>) {
+         if (s.z.contiguous() && s.c.contiguous() && s.tau.contiguous())
+            return LstmCell::ForwardSigmoidTanh(s, t);
+      }
       CellRows<Cell>(
          s, t,
          [](const TCellRow<Real> &row, size_t H) {
-            if constexpr (std::is_same_v<Cell, LstmCell> && std::is_same_v<decltype(fg), Sigmoid> &&
-                          std::is_same_v<decltype(fc), Tanh>) {
-               LstmCell::ForwardRowSigmoidTanh(row, H);
-            } else {
 #pragma omp simd
-               for (size_t j = 0; j < H; ++j)
-                  Cell::template Forward<decltype(fg), decltype(fc)>(row, H, j);
-            }
+            for (size_t j = 0; j < H; ++j)
+               Cell::template Forward<decltype(fg), decltype(fc)>(row, H, j);
          },
          [](const TCellRow<Real> &row, size_t, size_t j) { HoldForward(row, j); });
    });
@@ -192,6 +192,15 @@ void TCpu<Real>::ScatterStep(View_t dst, ConstView_t src, size_t t, size_t strid
       else if (s >= 0)
          std::memcpy(out, in, src.cols * sizeof(Real));
    }
+}
+
+template <typename Real>
+void TCpu<Real>::Transpose(View_t A, ConstView_t B)
+{
+   checks::RequireTransposedShape("Transpose", A, B);
+   for (size_t r = 0; r < B.rows; ++r)
+      for (size_t c = 0; c < B.cols; ++c)
+         A.row(c)[r] = B.row(r)[c];
 }
 
 template <typename Real>
@@ -485,14 +494,15 @@ void TCpu<Real>::Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool 
    const auto [m, n, k] = checks::GemmShape(C, A, transA, B, transB);
    if (m == 0 || n == 0)
       return;
+   const size_t threads = size_t(GetNumThreads()); // first, so that BLAS's threads are off
+   const bool parallel = !tInPool && blas::kHasThreadControl && 2.0 * double(m) * double(n) * double(k) >= kSmallGemmFlops;
+   if (parallel && threads > 1 && k >= 8 * std::max(m, n))
+      return GemmSplitInner(C, A, transA, B, transB, alpha, beta, threads);
    // A large product splits C over the pool, along its longer side: rows of C are rows of op(A),
    // columns of C are columns of op(B). Each part is one single-threaded BLAS call.
    const bool byRows = m >= n;
    const size_t N = byRows ? m : n;
-   const size_t threads = size_t(GetNumThreads()); // first, so that BLAS's threads are off
-   const size_t parts = tInPool || !blas::kHasThreadControl || 2.0 * double(m) * double(n) * double(k) < kSmallGemmFlops
-                           ? 1
-                           : std::min(threads, N / 8);
+   const size_t parts = parallel ? std::min(threads, N / 8) : 1;
    if (parts <= 1) {
       blas::Gemm(transA, transB, m, n, k, alpha, A.data, A.ld, B.data, B.ld, beta, C.data, C.ld);
       return;
@@ -506,6 +516,28 @@ void TCpu<Real>::Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool 
          blas::Gemm(transA, transB, m, count, k, alpha, A.data, A.ld, B.data + first * (transB ? B.ld : 1), B.ld, beta,
                     C.data + first, C.ld);
    });
+}
+
+/// A small C from a long inner dimension (the weight gradient, k = T·B rows): C's sides are too
+/// narrow to split, so k is. Part p sums its share of k into C (p = 0) or a scratch block, and
+/// the blocks are added into C.
+template <typename Real>
+void TCpu<Real>::GemmSplitInner(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha,
+                                Real beta, size_t parts)
+{
+   const size_t m = C.rows, n = C.cols, k = transA ? A.rows : A.cols;
+   static thread_local std::vector<Real> scratch; // the caller's; grows to its largest product once
+   if (scratch.size() < (parts - 1) * m * n)
+      scratch.resize((parts - 1) * m * n);
+   Real *const partial = scratch.data(); // the workers see their own thread_local, not this one
+   TWorkerPool::Instance().Run(parts, [&](size_t p) {
+      const size_t first = k * p / parts, count = k * (p + 1) / parts - first;
+      Real *out = p == 0 ? C.data : partial + (p - 1) * m * n;
+      blas::Gemm(transA, transB, m, n, count, alpha, A.data + first * (transA ? A.ld : 1), A.ld,
+                 B.data + first * (transB ? 1 : B.ld), B.ld, p == 0 ? beta : Real(0), out, p == 0 ? C.ld : n);
+   });
+   for (size_t p = 1; p < parts; ++p)
+      Add(C, ConstView_t{partial + (p - 1) * m * n, m, n, n});
 }
 
 template <typename Real>

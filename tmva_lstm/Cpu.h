@@ -82,6 +82,11 @@ public:
    /// C = alpha · op(A) op(B) + beta · C, op(X) = Xᵀ when transX. One single-threaded BLAS ?gemm
    /// call, or (a large product outside ParallelFor) one per thread on parts of C.
    static void Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha = 1, Real beta = 0);
+   /// Whether C (m×n) = A·B with B untransposed runs faster than with Bᵀ stored, so that a caller
+   /// keeping a transposed copy of B should. OpenBLAS's small-matrix kernels (m·n·k ≤ 100³)
+   /// take an untransposed B only: a recurrent step at S runs its forward product 20 % faster
+   /// so; above it the general kernels run Bᵀ up to 10 % faster (bench/ in docs/benchmarks.md).
+   static bool GemmPrefersUntransposedB(size_t m, size_t n, size_t k) { return double(m) * double(n) * double(k) <= 1e6; }
    /// out (1×N) = beta · out + column sums of A (M×N).
    static void SumColumns(View_t out, ConstView_t A, Real beta = 0);
    /// dst = src, same shape; or the same number of elements when both are contiguous; or two
@@ -118,6 +123,8 @@ public:
                            bool reverse, bool add);
    /// A += B, same shape.
    static void Add(View_t A, ConstView_t B);
+   /// A = Bᵀ.
+   static void Transpose(View_t A, ConstView_t B);
    /// A ⊙= B, element-wise (dropout masks).
    static void Hadamard(View_t A, ConstView_t B);
 
@@ -170,6 +177,10 @@ public:
    {
       return false;
    }
+
+private:
+   static void GemmSplitInner(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha, Real beta,
+                              size_t parts);
 };
 
 extern template class TCpuMatrix<float>;

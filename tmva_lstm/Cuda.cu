@@ -429,6 +429,14 @@ __global__ void AddKernel(TMatrixView<Real> A, TMatrixView<const Real> B)
 }
 
 template <typename Real>
+__global__ void TransposeKernel(TMatrixView<Real> A, TMatrixView<const Real> B)
+{
+   const size_t k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+   if (k < A.size())
+      A.row(k / A.cols)[k % A.cols] = B.row(k % A.cols)[k / A.cols];
+}
+
+template <typename Real>
 __global__ void HadamardKernel(Real *A, const Real *B, size_t n)
 {
    const size_t k = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -844,6 +852,16 @@ void TCuda<Real>::Add(View_t A, ConstView_t B)
       return;
    AddKernel<<<Blocks(A.size()), kThreads, 0, Stream()>>>(A, B);
    CheckLaunch("Add");
+}
+
+template <typename Real>
+void TCuda<Real>::Transpose(View_t A, ConstView_t B)
+{
+   checks::RequireTransposedShape("Transpose", A, B);
+   if (A.size() == 0)
+      return;
+   TransposeKernel<<<Blocks(A.size()), kThreads, 0, Stream()>>>(A, B);
+   CheckLaunch("Transpose");
 }
 
 template <typename Real>

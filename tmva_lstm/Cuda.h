@@ -82,6 +82,8 @@ public:
 
    // Each function below does what TCpu's of the same name does (Cpu.h has the contracts).
    static void Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha = 1, Real beta = 0);
+   /// TCpu::GemmPrefersUntransposedB: cuBLAS runs either form alike, so no copy is kept.
+   static bool GemmPrefersUntransposedB(size_t, size_t, size_t) { return false; }
    static void SumColumns(View_t out, ConstView_t A, Real beta = 0);
    static void Copy(View_t dst, ConstView_t src);
    static void CopyBlocks(const TBlockCopies<Real> &copies);
@@ -98,6 +100,7 @@ public:
    static void ScatterStep(View_t dst, ConstView_t src, size_t t, size_t stride, size_t T, ConstView_t lengths,
                            bool reverse, bool add);
    static void Add(View_t A, ConstView_t B);
+   static void Transpose(View_t A, ConstView_t B);
    static void Hadamard(View_t A, ConstView_t B);
 
    static void AddRowVector(View_t A, ConstView_t b);

@@ -27,6 +27,7 @@ struct TCellRow {
    Real *h;             ///< h_t (forward output)
    const Real *cPrev;   ///< LSTM: c_{t-1}
    Real *c;             ///< LSTM: c_t; GRU with the reset gate before: r ⊙ h_{t-1}
+   Real *tau;           ///< LSTM: τ = tanh(c_t), kept by the forward for the backward
    const Real *dY;      ///< ∂L/∂h_t from the layer above, or nullptr
    const Real *dhNext;  ///< ∂L/∂h_t through step t+1's GEMM (GruGates: ∂L/∂(r ⊙ h_{t-1}))
    Real *dhCarry;       ///< ∂L/∂h_t by paths outside the GEMM (GRU: u ⊙ dh; masked steps); updated
@@ -35,6 +36,9 @@ struct TCellRow {
    /// dh = ∂L/∂h_t, everything that reaches h_t.
    TMVA_LSTM_HOST_DEVICE Real Dh(size_t j) const { return (dY ? dY[j] : Real(0)) + dhNext[j] + dhCarry[j]; }
 };
+
+template <typename Real>
+struct TCellStep;
 
 /// LSTM, blocks i, f, g, o.
 struct LstmCell {
@@ -45,32 +49,70 @@ struct LstmCell {
       Real *z = r.z;
       z[j] = FGate::f(z[j]), z[H + j] = FGate::f(z[H + j]), z[2 * H + j] = FCand::f(z[2 * H + j]);
       z[3 * H + j] = FGate::f(z[3 * H + j]);
-      Update<FCand>(r, H, j);
+      CellState(r, H, j);
+      r.tau[j] = FCand::f(r.c[j]);
+      Output(r, H, j);
    }
-   /// Forward with σ gates and a tanh candidate for a whole row, as the CPU runs it: the same
-   /// numbers as Forward, bit for bit. The 4H activations are one loop over the row (tanh z =
-   /// 2σ(2z) − 1, which is how Tanh::f computes it), so a row of any H vectorises without a
-   /// scalar tail per block.
+   /// c_t = f ⊙ c_{t-1} + i ⊙ g for unit j.
    template <typename Real>
-   static void ForwardRowSigmoidTanh(const TCellRow<Real> &r, size_t H)
-   {
-      Real *z = r.z;
-#pragma omp simd
-      for (size_t k = 0; k < 4 * H; ++k) {
-         const Real s = k >= 2 * H && k < 3 * H ? Real(2) : Real(1); // 2 in the candidate block g
-         z[k] = s * Sigmoid::f(s * z[k]) - (s - Real(1));
-      }
-#pragma omp simd
-      for (size_t j = 0; j < H; ++j)
-         Update<Tanh>(r, H, j);
-   }
-   /// c_t and h_t of unit j from its gate values.
-   template <typename FCand, typename Real>
-   TMVA_LSTM_HOST_DEVICE static void Update(const TCellRow<Real> &r, size_t H, size_t j)
+   TMVA_LSTM_HOST_DEVICE static void CellState(const TCellRow<Real> &r, size_t H, size_t j)
    {
       const Real *z = r.z;
-      r.c[j] = z[H + j] * r.cPrev[j] + z[j] * z[2 * H + j]; // c_t = f ⊙ c_{t-1} + i ⊙ g
-      r.h[j] = z[3 * H + j] * FCand::f(r.c[j]);             // h_t = o ⊙ tanh(c_t)
+      r.c[j] = z[H + j] * r.cPrev[j] + z[j] * z[2 * H + j];
+   }
+   /// h_t = o ⊙ τ for unit j, τ = tanh(c_t) already in r.tau.
+   template <typename Real>
+   TMVA_LSTM_HOST_DEVICE static void Output(const TCellRow<Real> &r, size_t H, size_t j)
+   {
+      r.h[j] = r.z[3 * H + j] * r.tau[j];
+   }
+   /// Forward with σ gates and a tanh candidate for every row of a step, as the CPU runs it: the
+   /// same numbers as Forward, bit for bit. A row at small H holds too few exps to hide their
+   /// latency, so the exps run in flat loops across the rows (z and τ contiguous): σ on every z,
+   /// the candidate block doubled before and mapped after (tanh g = 2σ(2g) − 1, as Tanh::f
+   /// computes it), then tanh on every c_t.
+   template <typename Real>
+   static void ForwardSigmoidTanh(const TCellStep<Real> &s, size_t t)
+   {
+      const size_t n = s.z.rows, H = s.hPrev.cols;
+      for (size_t r = 0; r < n; ++r) {
+         Real *g = s.z.row(r) + 2 * H;
+#pragma omp simd
+         for (size_t j = 0; j < H; ++j)
+            g[j] *= Real(2);
+      }
+      Real *z = s.z.data;
+#pragma omp simd
+      for (size_t k = 0; k < n * 4 * H; ++k)
+         z[k] = Sigmoid::f(z[k]);
+      for (size_t r = 0; r < n; ++r) {
+         const TCellRow<Real> row = s.Row(r);
+         Real *g = row.z + 2 * H;
+         if (s.Active(r, t)) {
+#pragma omp simd
+            for (size_t j = 0; j < H; ++j) {
+               g[j] = Real(2) * g[j] - Real(1);
+               CellState(row, H, j);
+            }
+         } else {
+#pragma omp simd
+            for (size_t j = 0; j < H; ++j)
+               g[j] = Real(2) * g[j] - Real(1), HoldForward(row, j);
+         }
+      }
+      Real *tau = s.tau.data;
+      const Real *c = s.c.data;
+#pragma omp simd
+      for (size_t k = 0; k < n * H; ++k)
+         tau[k] = Tanh::f(c[k]);
+      for (size_t r = 0; r < n; ++r) {
+         if (s.Active(r, t)) {
+            const TCellRow<Real> row = s.Row(r);
+#pragma omp simd
+            for (size_t j = 0; j < H; ++j)
+               Output(row, H, j);
+         }
+      }
    }
    template <typename FGate, typename FCand, typename Real>
    TMVA_LSTM_HOST_DEVICE static void Backward(const TCellRow<Real> &r, size_t H, size_t j)
@@ -78,7 +120,7 @@ struct LstmCell {
       Real *z = r.z;
       const Real i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j];
       const Real dh = r.Dh(j);
-      const Real tau = FCand::f(r.c[j]);
+      const Real tau = r.tau[j];
       const Real dz_o = dh * tau * FGate::dfFromY(o);
       const Real dc = dh * o * FCand::dfFromY(tau) + r.dcCarry[j];
       const Real dz_i = dc * g * FGate::dfFromY(i);
@@ -187,6 +229,7 @@ struct TCellStep {
    TMatrixView<Real> h;
    TMatrixView<const Real> cPrev;
    TMatrixView<Real> c;
+   TMatrixView<Real> tau;
    TMatrixView<const Real> dY, dhNext;
    TMatrixView<Real> dhCarry, dcCarry;
    TMatrixView<const Real> lengths;            ///< n × 1 sample lengths; empty: every sample is full length
@@ -194,7 +237,7 @@ struct TCellStep {
    /// An empty view (data nullptr, ld 0) gives nullptr: nullptr + r·0.
    TMVA_LSTM_HOST_DEVICE TCellRow<Real> Row(size_t r) const
    {
-      return {z.row(r),  hPrev.row(r),  h.row(r),       cPrev.row(r),  c.row(r),
+      return {z.row(r),  hPrev.row(r),  h.row(r),       cPrev.row(r),  c.row(r), tau.row(r),
               dY.row(r), dhNext.row(r), dhCarry.row(r), dcCarry.row(r)};
    }
    /// Row r is inside its sequence at step t.
@@ -202,10 +245,10 @@ struct TCellStep {
    /// The same step for rows [first, first + n) only (a batch slice, or its active rows).
    TMVA_LSTM_HOST_DEVICE TCellStep Rows(size_t first, size_t n) const
    {
-      return {z.rowBlock(first, n),       hPrev.rowBlock(first, n),   h.rowBlock(first, n),
-              cPrev.rowBlock(first, n),   c.rowBlock(first, n),       dY.rowBlock(first, n),
-              dhNext.rowBlock(first, n),  dhCarry.rowBlock(first, n), dcCarry.rowBlock(first, n),
-              lengths.rowBlock(first, n)};
+      return {z.rowBlock(first, n),      hPrev.rowBlock(first, n),   h.rowBlock(first, n),
+              cPrev.rowBlock(first, n),  c.rowBlock(first, n),       tau.rowBlock(first, n),
+              dY.rowBlock(first, n),     dhNext.rowBlock(first, n),  dhCarry.rowBlock(first, n),
+              dcCarry.rowBlock(first, n), lengths.rowBlock(first, n)};
    }
 };
 
@@ -219,6 +262,7 @@ struct TRecurrence {
    TMatrixView<Real> XH;            ///< ((T+1)·B) × (D+H+1): block t is [x_{t+1} | h_t | 1]
    TMatrixView<Real> gates;         ///< (T·B) × G·H: z, the cell's values, then dz
    TMatrixView<Real> C;             ///< ((T+1)·B) × H: c_0 … c_T (LSTM), else empty
+   TMatrixView<Real> Tau;           ///< (T·B) × H: τ = tanh(c_t) of each step (LSTM), else empty
    TMatrixView<Real> DXH;           ///< ((T+1)·B) × (D+H): [∂L/∂x_{t+1} | ∂L/∂h_t by the GEMM]
    TMatrixView<Real> dhCarry;       ///< B × H
    TMatrixView<Real> dcCarry;       ///< B × H (LSTM), else empty
@@ -238,6 +282,7 @@ struct TRecurrence {
       if (C.data) {
          s.cPrev = C.rowBlock(t * B, B);
          s.c = C.rowBlock((t + 1) * B, B);
+         s.tau = Tau.rowBlock(t * B, B);
          s.dcCarry = dcCarry;
       }
       s.dhNext = DXH.rowBlock((t + 1) * B, B).colBlock(D, H);

@@ -214,10 +214,12 @@ protected:
    Matrix_t fH0, fC0;      // initial state for the next Forward
 
    Matrix_t fWUb, fdWUb; // G·H×(D+H+1)  packed at each Forward; their gradients from one GEMM
+   Matrix_t fWUbT;       // fWUbᵀ, for a forward GEMM the architecture runs faster with it (else empty)
 
    Matrix_t fXH;      // ((T+1)·B)×(D+H+1)  block t−1: [x_t | h_{t-1} | 1]; block T: [− | h_T | 1]
    Matrix_t fGates;   // (T·B)×G·H  the cell's values after Forward; dz after Backward
    Matrix_t fC;       // ((T+1)·B)×H  LSTM: c_0 … c_T
+   Matrix_t fTau;     // (T·B)×H  LSTM: tanh(c_t) of each step, for the backward
    Matrix_t fDXH;     // ((T+1)·B)×(D+H)  block t−1: [∂L/∂x_t | ∂L/∂h_{t-1} by the GEMM]
    Matrix_t fDY;      // B×H  ∂L/∂h_t from above, gathered (returnSequence)
    Matrix_t fDhCarry; // B×H  ∂L/∂h_t by other paths (GRU's u ⊙ dh, masked steps, ∂L/∂h_T)
@@ -363,7 +365,10 @@ VRecurrentLayer<Architecture_t>::VRecurrentLayer(const char *kind, std::vector<s
       fdW = Matrix_t(PH, D), fdU = Matrix_t(PH, H), fdB = Matrix_t(1, PH);
       fH0 = Matrix_t(B, H), fC0 = Matrix_t(hasCell ? B : 0, H);
       fWUb = Matrix_t(GH, K), fdWUb = Matrix_t(GH, K);
+      if (Architecture_t::GemmPrefersUntransposedB(B, GH, K))
+         fWUbT = Matrix_t(K, GH);
       fXH = Matrix_t(T1B, K), fGates = Matrix_t(TB, GH), fC = Matrix_t(hasCell ? T1B : 0, H);
+      fTau = Matrix_t(hasCell ? TB : 0, H);
       fDXH = Matrix_t(T1B, D + H), fDY = Matrix_t(returnSequence ? B : 0, H);
       fDhCarry = Matrix_t(B, H), fDcCarry = Matrix_t(hasCell ? B : 0, H);
       fLengths = Matrix_t(B, 1), fHostLengths.assign(B, Scalar_t(0));
@@ -446,18 +451,22 @@ void VRecurrentLayer<Architecture_t>::SetLengths(const Matrix_t *lengths)
 template <typename Architecture_t>
 TRecurrence<typename Architecture_t::Scalar_t> VRecurrentLayer<Architecture_t>::Stacks()
 {
-   const View_t C = fHasCell ? fC.View() : View_t{}, dcCarry = fHasCell ? fDcCarry.View() : View_t{};
-   return {fBatchSize, fTimeSteps,      fInputSize,     fStateSize,       fBlocks.size(),
-           fWUb.View(), fXH.View(),     fGates.View(),  C,                fDXH.View(),
-           fDhCarry.View(), dcCarry,    Lengths(0, fBatchSize), fDir.reverse, fOutStride,
-           fReturnSequence, fDir.addInputGradient};
+   const View_t C = fHasCell ? fC.View() : View_t{}, Tau = fHasCell ? fTau.View() : View_t{};
+   const View_t dcCarry = fHasCell ? fDcCarry.View() : View_t{};
+   return {fBatchSize,      fTimeSteps,  fInputSize,    fStateSize,             fBlocks.size(),
+           fWUb.View(),     fXH.View(),  fGates.View(), C,                      Tau,
+           fDXH.View(),     fDhCarry.View(), dcCarry,   Lengths(0, fBatchSize), fDir.reverse,
+           fOutStride,      fReturnSequence, fDir.addInputGradient};
 }
 
 template <typename Architecture_t>
 void VRecurrentLayer<Architecture_t>::GemmForward(size_t t, size_t first, size_t n)
 {
    // z_t = x_t Wᵀ + h_{t-1} Uᵀ + b = [x_t | h_{t-1} | 1] fWUbᵀ: every gate in one GEMM.
-   Architecture_t::Gemm(Block(fGates, t, first, n), Block(fXH, t, first, n), false, fWUb.View(), true);
+   if (fWUbT.GetNoElements() > 0)
+      Architecture_t::Gemm(Block(fGates, t, first, n), Block(fXH, t, first, n), false, fWUbT.View(), false);
+   else
+      Architecture_t::Gemm(Block(fGates, t, first, n), Block(fXH, t, first, n), false, fWUb.View(), true);
 }
 
 template <typename Architecture_t>
@@ -507,6 +516,8 @@ void VRecurrentLayer<Architecture_t>::Forward(const Matrix_t &input, Matrix_t &o
    if (fHasCell)
       pack.Add(Block(fC, 0), fC0.View());
    Architecture_t::CopyBlocks(pack);
+   if (fWUbT.GetNoElements() > 0)
+      Architecture_t::Transpose(fWUbT.View(), fWUb.View());
    const ConstView_t x = input.View();
    const View_t y = output.View();
    if (!(OneGemmStep() && Architecture_t::RecurrenceForward(fPass, fF1, fF2, Stacks(), x, OutputRows(y, 0, B))))

@@ -89,6 +89,13 @@ void RequireSameShape(const char *what, const AView &A, const BView &B)
       throw std::logic_error(std::string(what) + ": shapes do not match");
 }
 
+template <typename AView, typename BView>
+void RequireTransposedShape(const char *what, const AView &A, const BView &B)
+{
+   if (A.rows != B.cols || A.cols != B.rows)
+      throw std::logic_error(std::string(what) + ": shapes are not transposes of each other");
+}
+
 /// The flat element-wise kernels (activations, optimizer steps) work on whole matrices.
 template <typename... Views>
 void RequireContiguous(const char *what, const Views &...views)

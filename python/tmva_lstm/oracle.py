@@ -32,15 +32,14 @@ def lstm_step(x, state, p, gate_activation="sigmoid", activation="tanh"):
     z = x @ W.T + h_prev @ U.T + b  # z_t = x_t Wᵀ + h_{t-1} Uᵀ + b
     i, f, g, o = f1(z[:, :H]), f1(z[:, H:2 * H]), f2(z[:, 2 * H:3 * H]), f1(z[:, 3 * H:])
     c = f * c_prev + i * g  # c_t = f ⊙ c_{t-1} + i ⊙ g
-    h = o * f2(c)  # h_t = o ⊙ tanh(c_t)
-    return (h, c), (x, h_prev, c_prev, i, f, g, o, c)
+    tau = f2(c)  # kept for the backward
+    h = o * tau  # h_t = o ⊙ tanh(c_t)
+    return (h, c), (x, h_prev, c_prev, i, f, g, o, tau)
 
 
 def lstm_back(dstate, cache, p, gate_activation="sigmoid", activation="tanh"):
-    (dh, dc_next), (x, h_prev, c_prev, i, f, g, o, c) = dstate, cache
-    df1 = ACTIVATIONS[gate_activation][1]
-    f2, df2 = ACTIVATIONS[activation]
-    tau = f2(c)
+    (dh, dc_next), (x, h_prev, c_prev, i, f, g, o, tau) = dstate, cache
+    df1, df2 = ACTIVATIONS[gate_activation][1], ACTIVATIONS[activation][1]
     dz_o = dh * tau * df1(o)
     dc = dh * o * df2(tau) + dc_next
     dz_i = dc * g * df1(i)

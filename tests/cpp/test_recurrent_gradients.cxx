@@ -193,6 +193,42 @@ void CheckExp(double limit)
                worst);
 }
 
+/// TCpu::Gemm against a plain triple loop, for every transpose pair, on shapes that take each of
+/// its paths: one BLAS call, C split by rows or by columns over the pool, and the inner
+/// dimension split with the parts summed (a small C from a long k: the weight gradient).
+void CheckGemm()
+{
+   struct Shape {
+      size_t m, n, k;
+      const char *path;
+   };
+   std::mt19937_64 rng(3);
+   for (const Shape &s : {Shape{5, 7, 3, "one call"}, Shape{300, 40, 200, "rows"}, Shape{40, 300, 200, "columns"},
+                          Shape{40, 41, 2560, "inner"}}) {
+      for (int trans = 0; trans < 4; ++trans) {
+         const bool tA = trans & 1, tB = trans & 2;
+         Matrix A(tA ? s.k : s.m, tA ? s.m : s.k), B(tB ? s.n : s.k, tB ? s.k : s.n), C(s.m, s.n);
+         Fill(A, rng), Fill(B, rng), Fill(C, rng);
+         const Matrix C0 = Owned(C.View());
+         const double alpha = 0.5, beta = -2;
+         Arch::Gemm(C.View(), A.View(), tA, B.View(), tB, alpha, beta);
+         double worst = 0;
+         for (size_t i = 0; i < s.m; ++i)
+            for (size_t j = 0; j < s.n; ++j) {
+               double sum = 0;
+               for (size_t l = 0; l < s.k; ++l)
+                  sum += (tA ? A.View().row(l)[i] : A.View().row(i)[l]) * (tB ? B.View().row(j)[l] : B.View().row(l)[j]);
+               const double want = alpha * sum + beta * C0.View().row(i)[j];
+               worst = std::fmax(worst, std::fabs(C.View().row(i)[j] - want));
+            }
+         const bool ok = worst < 1e-11;
+         gFailures += !ok;
+         std::printf("%s Gemm %zux%zux%zu (%s), trans %d%d: max abs err %.1e\n", ok ? "ok  " : "FAIL", s.m, s.n, s.k,
+                     s.path, int(tA), int(tB), worst);
+      }
+   }
+}
+
 void ExpectThrow(const char *what, const std::function<void()> &fn)
 {
    try {
@@ -231,6 +267,7 @@ int main()
       Check(c);
    CheckExp<float>(3e-7);
    CheckExp<double>(5e-16);
+   CheckGemm();
 
    TBasicLSTMLayer<Arch> layer(2, 3, 4, 5);
    Matrix good(2, 20), bad(2, 19), y(2, 3), dx(2, 20), badLengths(2, 1);
