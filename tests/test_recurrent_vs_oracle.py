@@ -131,16 +131,17 @@ def test_parameters_round_trip_and_gate_views(rng):
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
-def test_threads_change_nothing(threads, rng):
+@pytest.mark.parametrize("B, H, D, T", [(96, 6, 5, 7), (256, 10, 30, 10)])  # the second: config S, whose
+def test_threads_change_nothing(threads, B, H, D, T, rng):                  # weight gradient splits its k
     """Batch slices on several threads give the same numbers as one thread, to the last bit."""
     from tmva_lstm import _cpp
 
     arch = _cpp.architecture("cpu", "float64")
-    x, dy = rng.uniform(-1, 1, (96, 7, 5)), rng.uniform(-1, 1, (96, 7, 6))
+    x, dy = rng.uniform(-1, 1, (B, T, D)), rng.uniform(-1, 1, (B, T, H))
     results = []
     for n in (1, threads):
         arch.SetNumThreads(n)
-        layer = LSTM(96, 6, 5, 7, dtype=np.float64, return_sequence=True, seed=4)
+        layer = LSTM(B, H, D, T, dtype=np.float64, return_sequence=True, seed=4)
         results.append((layer.forward(x), layer.backward(dy), layer.dU, layer.dh0))
     arch.SetNumThreads(0)
     for a, b in zip(*results):

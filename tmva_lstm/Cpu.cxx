@@ -495,9 +495,10 @@ void TCpu<Real>::Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool 
    if (m == 0 || n == 0)
       return;
    const size_t threads = size_t(GetNumThreads()); // first, so that BLAS's threads are off
-   const bool parallel = !tInPool && blas::kHasThreadControl && 2.0 * double(m) * double(n) * double(k) >= kSmallGemmFlops;
-   if (parallel && threads > 1 && k >= 8 * std::max(m, n))
-      return GemmSplitInner(C, A, transA, B, transB, alpha, beta, threads);
+   const bool large = 2.0 * double(m) * double(n) * double(k) >= kSmallGemmFlops;
+   const bool parallel = large && !tInPool && blas::kHasThreadControl;
+   if (large && k >= 8 * std::max(m, n)) // by the shape alone: the same sums at any thread count
+      return GemmSplitInner(C, A, transA, B, transB, alpha, beta, parallel && threads > 1);
    // A large product splits C over the pool, along its longer side: rows of C are rows of op(A),
    // columns of C are columns of op(B). Each part is one single-threaded BLAS call.
    const bool byRows = m >= n;
@@ -518,26 +519,33 @@ void TCpu<Real>::Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool 
    });
 }
 
-/// A small C from a long inner dimension (the weight gradient, k = T·B rows): C's sides are too
-/// narrow to split, so k is. Part p sums its share of k into C (p = 0) or a scratch block, and
-/// the blocks are added into C.
+/// C from an inner dimension long against its sides (the weight gradient, k = T·B rows): split
+/// C's sides and each part's kernel runs short and wide; split k in two halves instead, summed
+/// into C and into a scratch block that is then added. Always two, on one thread or two, so that
+/// the order of the sums, and the last bits, do not depend on the thread count. (On more cores
+/// the halves would split C further; not done.)
 template <typename Real>
 void TCpu<Real>::GemmSplitInner(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha,
-                                Real beta, size_t parts)
+                                Real beta, bool parallel)
 {
-   const size_t m = C.rows, n = C.cols, k = transA ? A.rows : A.cols;
-   static thread_local std::vector<Real> scratch; // the caller's; grows to its largest product once
-   if (scratch.size() < (parts - 1) * m * n)
-      scratch.resize((parts - 1) * m * n);
-   Real *const partial = scratch.data(); // the workers see their own thread_local, not this one
-   TWorkerPool::Instance().Run(parts, [&](size_t p) {
-      const size_t first = k * p / parts, count = k * (p + 1) / parts - first;
-      Real *out = p == 0 ? C.data : partial + (p - 1) * m * n;
+   const size_t m = C.rows, n = C.cols, k = transA ? A.rows : A.cols, half = k / 2;
+   static thread_local std::vector<Real> scratch; // the caller's; grows to its largest C once
+   if (scratch.size() < m * n)
+      scratch.resize(m * n);
+   Real *const partial = scratch.data(); // a worker sees its own thread_local, not this one
+   const auto part = [&](size_t p) {
+      const size_t first = p * half, count = p == 0 ? half : k - half;
       blas::Gemm(transA, transB, m, n, count, alpha, A.data + first * (transA ? A.ld : 1), A.ld,
-                 B.data + first * (transB ? 1 : B.ld), B.ld, p == 0 ? beta : Real(0), out, p == 0 ? C.ld : n);
-   });
-   for (size_t p = 1; p < parts; ++p)
-      Add(C, ConstView_t{partial + (p - 1) * m * n, m, n, n});
+                 B.data + first * (transB ? 1 : B.ld), B.ld, p == 0 ? beta : Real(0), p == 0 ? C.data : partial,
+                 p == 0 ? C.ld : n);
+   };
+   if (parallel) {
+      TWorkerPool::Instance().Run(2, part);
+   } else {
+      part(0);
+      part(1);
+   }
+   Add(C, ConstView_t{partial, m, n, n});
 }
 
 template <typename Real>

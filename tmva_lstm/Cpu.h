@@ -80,12 +80,15 @@ public:
    static void Synchronize() {}
 
    /// C = alpha · op(A) op(B) + beta · C, op(X) = Xᵀ when transX. One single-threaded BLAS ?gemm
-   /// call, or (a large product outside ParallelFor) one per thread on parts of C.
+   /// call; or, for a large product, one per thread on parts of C (outside ParallelFor); or, when
+   /// the inner dimension is long against C's sides, two on its halves, added (at any thread
+   /// count, so that the result does not depend on it).
    static void Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha = 1, Real beta = 0);
    /// Whether C (m×n) = A·B with B untransposed runs faster than with Bᵀ stored, so that a caller
    /// keeping a transposed copy of B should. OpenBLAS's small-matrix kernels (m·n·k ≤ 100³)
    /// take an untransposed B only: a recurrent step at S runs its forward product 20 % faster
-   /// so; above it the general kernels run Bᵀ up to 10 % faster (bench/ in docs/benchmarks.md).
+   /// so; above it the general kernels run Bᵀ up to 10 % faster (docs/benchmarks.md). Measured
+   /// with OpenBLAS; with a system CBLAS it is a guess, and costs at most that much either way.
    static bool GemmPrefersUntransposedB(size_t m, size_t n, size_t k) { return double(m) * double(n) * double(k) <= 1e6; }
    /// out (1×N) = beta · out + column sums of A (M×N).
    static void SumColumns(View_t out, ConstView_t A, Real beta = 0);
@@ -180,7 +183,7 @@ public:
 
 private:
    static void GemmSplitInner(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha, Real beta,
-                              size_t parts);
+                              bool parallel);
 };
 
 extern template class TCpuMatrix<float>;
