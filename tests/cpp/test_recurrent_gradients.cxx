@@ -196,8 +196,9 @@ void CheckExp(double limit)
 /// TCpu::Gemm against a plain triple loop, for every transpose pair, on shapes that take each of
 /// its paths on two threads: one BLAS call, C split by rows or by columns over the pool, and the
 /// inner dimension split in two halves, added (a long k against C's sides: the weight gradient).
-/// The inner split gives the same bits on one thread as on two. (Splitting C need not: OpenBLAS
-/// sums a column block's edge differently, seen for the column split; so it is not asserted.)
+/// The inner split gives the same bits on one thread as on two. Splitting C need not: OpenBLAS's
+/// sums for a part of C can differ from those of the whole (seen for 40×300×200 by rows or by
+/// columns, not for 300×40×200), so it is reported, not asserted.
 void CheckGemm()
 {
    struct Shape {
