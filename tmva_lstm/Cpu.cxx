@@ -116,6 +116,51 @@ void CellRows(const TCellStep<Real> &s, size_t t, Active &&active, Held &&held)
    }
 }
 
+/// The LSTM forward with σ gates and a tanh candidate: the same numbers as LstmCell::Forward, bit
+/// for bit. A row at small H holds too few exps to hide their latency, so the exps run in flat
+/// loops across the step's rows (z, c and τ contiguous): σ on every z, the candidate block
+/// doubled before and mapped after (tanh g = 2σ(2g) − 1, as Tanh::f computes it), then tanh on
+/// every c_t. A held row's z is left unused, as the per-unit loop leaves it.
+template <typename Real>
+void LstmForwardSigmoidTanh(const TCellStep<Real> &s, size_t t)
+{
+   const size_t n = s.z.rows, H = s.hPrev.cols;
+   for (size_t r = 0; r < n; ++r) {
+      Real *g = s.z.row(r) + 2 * H;
+#pragma omp simd
+      for (size_t j = 0; j < H; ++j)
+         g[j] *= Real(2);
+   }
+   Real *z = s.z.data;
+#pragma omp simd
+   for (size_t k = 0; k < n * 4 * H; ++k)
+      z[k] = Sigmoid::f(z[k]);
+   CellRows<LstmCell>(
+      s, t,
+      [](const TCellRow<Real> &row, size_t H) {
+         Real *g = row.z + 2 * H;
+#pragma omp simd
+         for (size_t j = 0; j < H; ++j) {
+            g[j] = Real(2) * g[j] - Real(1);
+            LstmCell::CellState(row, H, j);
+         }
+      },
+      [](const TCellRow<Real> &row, size_t, size_t j) { HoldForward(row, j); });
+   Real *tau = s.tau.data;
+   const Real *c = s.c.data;
+#pragma omp simd
+   for (size_t k = 0; k < n * H; ++k)
+      tau[k] = Tanh::f(c[k]);
+   CellRows<LstmCell>(
+      s, t,
+      [](const TCellRow<Real> &row, size_t H) {
+#pragma omp simd
+         for (size_t j = 0; j < H; ++j)
+            LstmCell::Output(row, H, j);
+      },
+      [](const TCellRow<Real> &, size_t, size_t) {}); // h was held above
+}
+
 } // namespace
 
 template <typename Real>
@@ -127,7 +172,7 @@ void TCpu<Real>::CellForward(ECellPass pass, EActivationFunction gateAct, EActiv
       if constexpr (std::is_same_v<Cell, LstmCell> && std::is_same_v<decltype(fg), Sigmoid> &&
                     std::is_same_v<decltype(fc), Tanh>) {
          if (s.z.contiguous() && s.c.contiguous() && s.tau.contiguous())
-            return LstmCell::ForwardSigmoidTanh(s, t);
+            return LstmForwardSigmoidTanh(s, t);
       }
       CellRows<Cell>(
          s, t,
@@ -498,7 +543,7 @@ void TCpu<Real>::Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool 
    const bool large = 2.0 * double(m) * double(n) * double(k) >= kSmallGemmFlops;
    const bool parallel = large && !tInPool && blas::kHasThreadControl;
    if (large && k >= 8 * std::max(m, n)) // by the shape alone: the same sums at any thread count
-      return GemmSplitInner(C, A, transA, B, transB, alpha, beta, parallel && threads > 1);
+      return GemmSplitInner(C, A, transA, B, transB, alpha, beta, k, parallel && threads > 1);
    // A large product splits C over the pool, along its longer side: rows of C are rows of op(A),
    // columns of C are columns of op(B). Each part is one single-threaded BLAS call.
    const bool byRows = m >= n;
@@ -526,9 +571,9 @@ void TCpu<Real>::Gemm(View_t C, ConstView_t A, bool transA, ConstView_t B, bool 
 /// the halves would split C further; not done.)
 template <typename Real>
 void TCpu<Real>::GemmSplitInner(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha,
-                                Real beta, bool parallel)
+                                Real beta, size_t k, bool parallel)
 {
-   const size_t m = C.rows, n = C.cols, k = transA ? A.rows : A.cols, half = k / 2;
+   const size_t m = C.rows, n = C.cols, half = k / 2;
    static thread_local std::vector<Real> scratch; // the caller's; grows to its largest C once
    if (scratch.size() < m * n)
       scratch.resize(m * n);

@@ -183,7 +183,7 @@ public:
 
 private:
    static void GemmSplitInner(View_t C, ConstView_t A, bool transA, ConstView_t B, bool transB, Real alpha, Real beta,
-                              bool parallel);
+                              size_t k, bool parallel);
 };
 
 extern template class TCpuMatrix<float>;

@@ -37,9 +37,6 @@ struct TCellRow {
    TMVA_LSTM_HOST_DEVICE Real Dh(size_t j) const { return (dY ? dY[j] : Real(0)) + dhNext[j] + dhCarry[j]; }
 };
 
-template <typename Real>
-struct TCellStep;
-
 /// LSTM, blocks i, f, g, o.
 struct LstmCell {
    static constexpr size_t kBlocks = 4;
@@ -65,54 +62,6 @@ struct LstmCell {
    TMVA_LSTM_HOST_DEVICE static void Output(const TCellRow<Real> &r, size_t H, size_t j)
    {
       r.h[j] = r.z[3 * H + j] * r.tau[j];
-   }
-   /// Forward with σ gates and a tanh candidate for every row of a step, as the CPU runs it: the
-   /// same numbers as Forward, bit for bit. A row at small H holds too few exps to hide their
-   /// latency, so the exps run in flat loops across the rows (z and τ contiguous): σ on every z,
-   /// the candidate block doubled before and mapped after (tanh g = 2σ(2g) − 1, as Tanh::f
-   /// computes it), then tanh on every c_t.
-   template <typename Real>
-   static void ForwardSigmoidTanh(const TCellStep<Real> &s, size_t t)
-   {
-      const size_t n = s.z.rows, H = s.hPrev.cols;
-      for (size_t r = 0; r < n; ++r) {
-         Real *g = s.z.row(r) + 2 * H;
-#pragma omp simd
-         for (size_t j = 0; j < H; ++j)
-            g[j] *= Real(2);
-      }
-      Real *z = s.z.data;
-#pragma omp simd
-      for (size_t k = 0; k < n * 4 * H; ++k)
-         z[k] = Sigmoid::f(z[k]);
-      for (size_t r = 0; r < n; ++r) {
-         const TCellRow<Real> row = s.Row(r);
-         Real *g = row.z + 2 * H;
-         if (s.Active(r, t)) {
-#pragma omp simd
-            for (size_t j = 0; j < H; ++j) {
-               g[j] = Real(2) * g[j] - Real(1);
-               CellState(row, H, j);
-            }
-         } else {
-#pragma omp simd
-            for (size_t j = 0; j < H; ++j)
-               g[j] = Real(2) * g[j] - Real(1), HoldForward(row, j);
-         }
-      }
-      Real *tau = s.tau.data;
-      const Real *c = s.c.data;
-#pragma omp simd
-      for (size_t k = 0; k < n * H; ++k)
-         tau[k] = Tanh::f(c[k]);
-      for (size_t r = 0; r < n; ++r) {
-         if (s.Active(r, t)) {
-            const TCellRow<Real> row = s.Row(r);
-#pragma omp simd
-            for (size_t j = 0; j < H; ++j)
-               Output(row, H, j);
-         }
-      }
    }
    template <typename FGate, typename FCand, typename Real>
    TMVA_LSTM_HOST_DEVICE static void Backward(const TCellRow<Real> &r, size_t H, size_t j)
